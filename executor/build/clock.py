@@ -1,0 +1,12 @@
+"""Timestamps for history and ``created``, passed in so builds and tests choose their clock."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Callable
+
+Clock = Callable[[], str]
+
+
+def utc_now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

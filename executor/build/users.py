@@ -1,0 +1,90 @@
+"""Resolve ``USER`` and ``--chown`` names against the build root's own /etc/passwd and /etc/group."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from executor.errors import BuildError
+
+
+@dataclass(frozen=True)
+class Identity:
+    uid: int
+    gid: int
+    groups: tuple[int, ...] = ()
+
+
+def _read_table(path: Path) -> list[list[str]]:
+    try:
+        text = path.read_text(errors="replace")
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    return [line.split(":") for line in text.splitlines() if line and not line.startswith("#")]
+
+
+@dataclass(frozen=True)
+class UserDatabase:
+    """The passwd and group tables of a build root, read when needed."""
+
+    root: Path
+
+    def _passwd(self) -> list[list[str]]:
+        return [row for row in _read_table(self.root / "etc/passwd") if len(row) >= 4]
+
+    def _group(self) -> list[list[str]]:
+        return [row for row in _read_table(self.root / "etc/group") if len(row) >= 3]
+
+    def lookup_user(self, name: str) -> tuple[int, int, str] | None:
+        """(uid, primary gid, name) for a user name or numeric uid found in /etc/passwd."""
+        for row in self._passwd():
+            if row[0] == name or (name.isdigit() and row[2] == name):
+                try:
+                    return int(row[2]), int(row[3]), row[0]
+                except ValueError:
+                    continue
+        return None
+
+    def lookup_group(self, name: str) -> int | None:
+        if name.isdigit():
+            return int(name)
+        for row in self._group():
+            if row[0] == name:
+                try:
+                    return int(row[2])
+                except ValueError:
+                    continue
+        return None
+
+    def supplementary_groups(self, user_name: str) -> tuple[int, ...]:
+        gids = []
+        for row in self._group():
+            members = row[3].split(",") if len(row) > 3 else []
+            if user_name in members:
+                try:
+                    gids.append(int(row[2]))
+                except ValueError:
+                    continue
+        return tuple(sorted(set(gids)))
+
+    def resolve(self, spec: str, *, purpose: str = "USER") -> Identity:
+        """``user``, ``uid``, ``user:group`` or ``uid:gid`` as a RUN or COPY --chown would use it.
+
+        As runc does: a known user gets its primary group and memberships; a numeric uid absent
+        from /etc/passwd runs with gid 0; an unknown name is an error.
+        """
+        user, _, group = spec.partition(":")
+        found = self.lookup_user(user) if user else (0, 0, "root")
+        if found is None:
+            if not user.isdigit():
+                raise BuildError(f"{purpose} {spec!r}: no user {user!r} in the image's /etc/passwd")
+            uid, gid, name = int(user), 0, None
+        else:
+            uid, gid, name = found
+        groups: tuple[int, ...] = self.supplementary_groups(name) if name and not group else ()
+        if group:
+            resolved = self.lookup_group(group)
+            if resolved is None:
+                raise BuildError(f"{purpose} {spec!r}: no group {group!r} in the image's /etc/group")
+            gid = resolved
+        return Identity(uid=uid, gid=gid, groups=groups)

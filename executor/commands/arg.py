@@ -1,0 +1,18 @@
+"""ARG: a build-time variable, set from --build-arg, its default, or a global ARG."""
+
+from __future__ import annotations
+
+from executor.commands.base import MetadataCommand, StepContext
+from executor.dockerfile import parse_arg
+
+
+class ArgCommand(MetadataCommand):
+    def execute(self, ctx: StepContext) -> None:
+        state = ctx.state
+        for name, default in parse_arg(self.instruction.args, state.expansion_env(), **self.where(ctx)):
+            if name in state.build_args:
+                state.args[name] = state.build_args[name]
+            elif default is not None:
+                state.args[name] = default
+            else:
+                state.args[name] = state.global_args.get(name)

@@ -1,0 +1,108 @@
+"""What every Dockerfile command shares: the state it changes and the context it runs in."""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Mapping
+
+from executor.build.context import BuildContextFiles
+from executor.build.users import UserDatabase
+from executor.dockerfile import Instruction, ShellLexer
+from executor.errors import DockerfileError
+from executor.image import DEFAULT_PATH
+from executor.sandbox.runner import CommandRunner
+
+log = logging.getLogger("lamina")
+
+
+@dataclass
+class StageState:
+    """The image being built by one stage, as the commands see and change it."""
+
+    run_config: dict[str, Any]
+    image_values: dict[str, Any] = field(default_factory=dict)  # top-level config keys (author)
+    args: dict[str, str | None] = field(default_factory=dict)  # ARGs declared in this stage
+    build_args: Mapping[str, str] = field(default_factory=dict)  # --build-arg values
+    global_args: Mapping[str, str | None] = field(default_factory=dict)  # ARGs before FROM
+    cmd_set: bool = False
+
+    def env(self) -> dict[str, str]:
+        result: dict[str, str] = {}
+        for item in self.run_config.get("Env") or []:
+            key, _, value = item.partition("=")
+            result[key] = value
+        return result
+
+    def set_env(self, key: str, value: str) -> None:
+        env = self.env()
+        env[key] = value
+        self.run_config["Env"] = [f"{k}={v}" for k, v in env.items()]
+
+    def arg_values(self) -> dict[str, str]:
+        return {k: v for k, v in self.args.items() if v is not None}
+
+    def expansion_env(self) -> dict[str, str]:
+        """Variables for ``$VAR`` substitution: declared ARGs, overridden by ENV, as Docker does."""
+        return {**self.arg_values(), **self.env()}
+
+    def process_env(self) -> dict[str, str]:
+        """The environment of a RUN command: ENV, plus ARGs that ENV does not set, and a PATH."""
+        env = {**self.arg_values(), **self.env()}
+        env.setdefault("PATH", DEFAULT_PATH)
+        return env
+
+
+@dataclass
+class StepContext:
+    """Everything one command needs to run; passed in, never global."""
+
+    root: Path
+    files: BuildContextFiles
+    runner: CommandRunner
+    state: StageState
+    lexer: ShellLexer
+    dockerfile_name: str = "Dockerfile"
+
+    @property
+    def users(self) -> UserDatabase:
+        return UserDatabase(self.root)
+
+
+class Command(ABC):
+    """One Dockerfile instruction. Commands change config and files; the build loop owns history,
+    snapshots and layers."""
+
+    changes_files: ClassVar[bool] = False
+
+    def __init__(self, instruction: Instruction) -> None:
+        self.instruction = instruction
+
+    @abstractmethod
+    def execute(self, ctx: StepContext) -> None:
+        """Apply the instruction to ``ctx.state`` and, for file commands, to ``ctx.root``."""
+
+    def created_by(self) -> str:
+        """The history entry's ``created_by``, as kaniko writes it."""
+        return " ".join(self.instruction.original.split()) if "\n" in self.instruction.original \
+            else self.instruction.original.strip()
+
+    def error(self, ctx: StepContext, message: str) -> DockerfileError:
+        return DockerfileError(message, line=self.instruction.line, dockerfile=ctx.dockerfile_name)
+
+    def where(self, ctx: StepContext) -> dict[str, Any]:
+        """Keyword arguments that locate the lexer's errors at this instruction."""
+        return {"escape": ctx.lexer.escape, "line": self.instruction.line, "dockerfile": ctx.dockerfile_name}
+
+    def expand(self, ctx: StepContext, word: str) -> str:
+        """``$VAR`` substitution and quote removal of one word, as BuildKit does it."""
+        return ctx.lexer.process_word(word, ctx.state.expansion_env(), line=self.instruction.line,
+                                      dockerfile=ctx.dockerfile_name)
+
+
+class MetadataCommand(Command):
+    """Commands that change only the image config, never the filesystem."""
+
+    changes_files = False

@@ -1,0 +1,17 @@
+"""STOPSIGNAL: the signal that stops the container."""
+
+from __future__ import annotations
+
+import re
+
+from executor.commands.base import MetadataCommand, StepContext
+
+_SIGNAL = re.compile(r"^(SIG[A-Z0-9+-]+|[A-Z][A-Z0-9+-]*|\d+)$")
+
+
+class StopSignalCommand(MetadataCommand):
+    def execute(self, ctx: StepContext) -> None:
+        signal = self.expand(ctx, self.instruction.args.strip())
+        if not _SIGNAL.match(signal):
+            raise self.error(ctx, f"invalid STOPSIGNAL {signal!r}")
+        ctx.state.run_config["StopSignal"] = signal

@@ -1,0 +1,25 @@
+"""WORKDIR: the working directory, created in the image if missing."""
+
+from __future__ import annotations
+
+from executor.build.rootfs import image_path, make_directories
+from executor.commands.base import Command, StepContext
+from executor.errors import BuildError
+
+
+class WorkdirCommand(Command):
+    changes_files = True
+
+    def execute(self, ctx: StepContext) -> None:
+        path = self.expand(ctx, self.instruction.args.strip())
+        if not path:
+            raise self.error(ctx, "WORKDIR requires a path")
+        current = ctx.state.run_config.get("WorkingDir") or "/"
+        workdir = image_path(current, path).rstrip("/") or "/"
+        ctx.state.run_config["WorkingDir"] = workdir
+        # BuildKit creates the directory owned by the current USER.
+        try:
+            owner = ctx.users.resolve(ctx.state.run_config.get("User") or "")
+        except BuildError as error:
+            raise self.error(ctx, str(error)) from None
+        make_directories(ctx.root, workdir, uid=owner.uid, gid=owner.gid)

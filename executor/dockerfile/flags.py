@@ -1,0 +1,140 @@
+"""Instruction flags (``COPY --from=build``, ``RUN --mount=...``): BuildKit's ``extractBuilderFlags``
+and ``BFlags`` rules.
+
+Flags are the leading words that start with ``--``; the first other word (or a bare ``--``) starts
+the arguments. Within a flag word, quotes are removed and ``\\`` escapes the next character
+(always backslash, whatever the escape directive says, as in BuildKit).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import Enum
+
+from executor.dockerfile.errors import DockerfileError
+from executor.dockerfile.shell_lexer import is_go_space
+
+__all__ = ["FlagKind", "FLAG_SPECS", "extract_flag_words", "parse_flags"]
+
+
+class FlagKind(Enum):
+    BOOL = "bool"  # --link or --link=true|false; stored as "true"/"false"
+    STRING = "string"  # --from=x, at most once
+    STRINGS = "strings"  # --mount=x, repeatable
+
+
+_B, _S, _SS = FlagKind.BOOL, FlagKind.STRING, FlagKind.STRINGS
+
+# The flags each instruction accepts; an instruction not listed accepts none.
+FLAG_SPECS: Mapping[str, Mapping[str, FlagKind]] = {
+    "ADD": {"chown": _S, "chmod": _S, "checksum": _S, "keep-git-dir": _B, "link": _B, "exclude": _SS},
+    "COPY": {"from": _S, "chown": _S, "chmod": _S, "link": _B, "parents": _B, "exclude": _SS},
+    "RUN": {"mount": _SS, "network": _S, "security": _S},
+    "FROM": {"platform": _S},
+    "HEALTHCHECK": {"interval": _S, "timeout": _S, "start-period": _S, "start-interval": _S, "retries": _S},
+}
+
+
+def extract_flag_words(text: str) -> tuple[str, list[str]]:
+    """Split ``text`` (what follows the keyword) into its leading ``--flag`` words, with quotes and
+    escapes removed, and the rest of the text."""
+    words: list[str] = []
+    in_spaces, in_word, in_quote = 0, 1, 2
+    phase = in_spaces
+    word: list[str] = []
+    quote = ""
+    blank_ok = False
+    n = len(text)
+    pos = 0
+    while pos <= n:
+        ch = text[pos] if pos < n else ""
+        if phase == in_spaces:
+            if pos == n:
+                break
+            if is_go_space(ch):
+                pos += 1
+                continue
+            if ch != "-" or pos + 1 == n or text[pos + 1] != "-":
+                return text[pos:], words
+            phase = in_word
+        if pos == n:  # in a word or a quote at end of input
+            current = "".join(word)
+            if current != "--" and (blank_ok or current):
+                words.append(current)
+            break
+        if phase == in_word:
+            if is_go_space(ch):
+                phase = in_spaces
+                current = "".join(word)
+                if current == "--":
+                    return text[pos:], words
+                if blank_ok or current:
+                    words.append(current)
+                word = []
+                blank_ok = False
+                pos += 1
+                continue
+            if ch in ("'", '"'):
+                quote = ch
+                blank_ok = True
+                phase = in_quote
+                pos += 1
+                continue
+            if ch == "\\":
+                if pos + 1 == n:
+                    pos += 1
+                    continue
+                pos += 1
+                ch = text[pos]
+            word.append(ch)
+            pos += 1
+            continue
+        # in a quote
+        if ch == quote:
+            phase = in_word
+            pos += 1
+            continue
+        if ch == "\\":
+            if pos + 1 == n:
+                phase = in_word
+                pos += 1
+                continue
+            pos += 1
+            ch = text[pos]
+        word.append(ch)
+        pos += 1
+    return "", words
+
+
+def parse_flags(
+    keyword: str, words: list[str], *, line: int, dockerfile: str = "Dockerfile"
+) -> dict[str, list[str]]:
+    """Validate ``--name[=value]`` words against what ``keyword`` accepts; name -> values in order."""
+    spec = FLAG_SPECS.get(keyword, {})
+    result: dict[str, list[str]] = {}
+
+    def fail(message: str) -> DockerfileError:
+        return DockerfileError(f"{keyword}: {message}", line, dockerfile)
+
+    for word in words:
+        if not word.startswith("--"):
+            raise fail(f"Arg should start with -- : {word}")
+        name, eq, value = word[2:].partition("=")
+        kind = spec.get(name)
+        if kind is None:
+            allowed = ", ".join("--" + known for known in spec) or "none"
+            raise fail(f"unknown flag: --{name} (allowed: {allowed})")
+        if name in result and kind is not FlagKind.STRINGS:
+            raise fail(f"duplicate flag specified: --{name}")
+        if kind is FlagKind.BOOL:
+            if eq and value == "":
+                raise fail(f"missing a value on flag: --{name}")
+            lowered = value.lower()
+            if lowered not in ("", "true", "false"):
+                raise fail(f"expecting boolean value for flag --{name}, not: {value}")
+            result[name] = [lowered or "true"]
+        else:
+            if not eq:
+                raise fail(f"missing a value on flag: --{name}")
+            result.setdefault(name, []).append(value)
+    return result

@@ -1,0 +1,183 @@
+"""Runs one RUN command chrooted into a sandbox root, in private mount and PID namespaces.
+
+Started as ``python -I -S launcher.py FD`` (the JSON spec is read from pipe FD, keeping the
+environment out of the process list) by ``executor.sandbox.runner``; it imports only the
+standard library so it starts fast and works whatever is installed in the build root. Every mount it
+makes lives in its own mount namespace, so the kernel removes them all when the command's last
+process exits, even when the executor is killed: no mount is ever left behind on the host.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import json
+import os
+import signal
+import sys
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWPID = 0x20000000
+MS_RDONLY = 1
+MS_NOSUID = 2
+MS_NODEV = 4
+MS_NOEXEC = 8
+MS_REMOUNT = 32
+MS_BIND = 4096
+MS_REC = 16384
+MS_PRIVATE = 1 << 18
+
+DEVICE_NODES = ("null", "zero", "full", "random", "urandom", "tty")
+
+_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"{what}: {os.strerror(errno)}")
+
+
+def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
+    _check(_libc.mount(source and source.encode(), target.encode(), fstype and fstype.encode(),
+                       ctypes.c_ulong(flags), data and data.encode()), f"mount {target}")
+
+
+def _ensure_file(path: str) -> bool:
+    """Make an empty file to mount over; False when its directory is missing (nothing to mount on)."""
+    if os.path.lexists(path):
+        if os.path.islink(path):
+            os.unlink(path)
+        else:
+            return True
+    if not os.path.isdir(os.path.dirname(path)):
+        return False
+    with open(path, "a"):
+        pass
+    return True
+
+
+def _setup_dev(root: str) -> None:
+    dev = os.path.join(root, "dev")
+    os.makedirs(dev, exist_ok=True)
+    _mount("tmpfs", dev, "tmpfs", MS_NOSUID, "mode=755,size=65536k")
+    for name in DEVICE_NODES:
+        target = os.path.join(dev, name)
+        open(target, "w").close()
+        _mount(f"/dev/{name}", target, None, MS_BIND)
+    for sub, mode in (("pts", 0o755), ("shm", 0o1777), ("mqueue", 0o755)):
+        os.mkdir(os.path.join(dev, sub))
+        os.chmod(os.path.join(dev, sub), mode)
+    _mount("shm", os.path.join(dev, "shm"), "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=65536k")
+    try:
+        _mount("devpts", os.path.join(dev, "pts"), "devpts", MS_NOSUID | MS_NOEXEC,
+               "newinstance,ptmxmode=0666,mode=0620")
+        os.symlink("pts/ptmx", os.path.join(dev, "ptmx"))
+    except OSError:
+        pass  # a terminal inside RUN is optional; builds never need one
+    for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
+                         ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):
+        os.symlink(target, os.path.join(dev, name))
+
+
+def _setup_mounts(spec: dict) -> None:
+    root = spec["root"]
+    _mount(None, "/", None, MS_REC | MS_PRIVATE)
+    proc = os.path.join(root, "proc")
+    os.makedirs(proc, exist_ok=True)
+    _mount("proc", proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    # The host's kernel settings stay out of reach, as in a container.
+    proc_sys = os.path.join(proc, "sys")
+    _mount(proc_sys, proc_sys, None, MS_BIND | MS_REC)
+    _mount(None, proc_sys, None, MS_BIND | MS_REMOUNT | MS_RDONLY)
+    sys_dir = os.path.join(root, "sys")
+    os.makedirs(sys_dir, exist_ok=True)
+    _mount("/sys", sys_dir, None, MS_BIND | MS_REC)
+    _mount(None, sys_dir, None, MS_BIND | MS_REMOUNT | MS_RDONLY)
+    _setup_dev(root)
+    for name, source in spec.get("files", {}).items():
+        target = os.path.join(root, name)
+        if _ensure_file(target):
+            _mount(source, target, None, MS_BIND)
+    for mount in spec.get("binds", []):
+        target = os.path.join(root, mount["target"].lstrip("/"))
+        os.makedirs(target, exist_ok=True)
+        _mount(mount["source"], target, None, MS_BIND | MS_REC)
+        if mount.get("readonly"):
+            _mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY)
+
+
+def _enter(spec: dict) -> None:
+    if spec["root"] != "/":
+        os.chroot(spec["root"])
+    os.chdir(spec.get("cwd") or "/")
+    os.setgroups(spec.get("groups", []))
+    os.setgid(spec.get("gid", 0))
+    os.setuid(spec.get("uid", 0))
+
+
+def _exec(spec: dict) -> None:
+    argv = spec["argv"]
+    try:
+        os.execvpe(argv[0], argv, spec["env"])
+    except OSError as error:
+        print(f"lamina: exec {argv[0]}: {error.strerror}", file=sys.stderr)
+        os._exit(127 if isinstance(error, FileNotFoundError) else 126)
+
+
+def _wait_as_init(child: int) -> int:
+    """Reap every process of the namespace until the command itself exits; return its status."""
+    while True:
+        try:
+            pid, status = os.wait()
+        except ChildProcessError:
+            return 1
+        if pid == child:
+            return os.waitstatus_to_exitcode(status)
+
+
+def _forward_signals(child: int) -> None:
+    def forward(signum: int, _frame: object) -> None:
+        try:
+            os.kill(child, signum)
+        except ProcessLookupError:
+            pass
+
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, forward)
+
+
+def _exit_with(code: int) -> None:
+    os._exit(128 - code if code < 0 else code)
+
+
+def main() -> None:
+    with os.fdopen(int(sys.argv[1]), "rb") as spec_pipe:
+        spec = json.loads(spec_pipe.read())
+    _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWPID), "unshare")
+    init = os.fork()
+    if init:
+        _forward_signals(init)
+        _exit_with(_wait_as_init(init))
+    # PID 1 of the new namespace: mounts, then the command as its child. When this process exits
+    # the kernel kills whatever the command left running, as a container runtime would.
+    try:
+        _setup_mounts(spec)
+    except OSError as error:
+        print(f"lamina: preparing the sandbox failed: {error}", file=sys.stderr)
+        os._exit(125)
+    command = os.fork()
+    if command == 0:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        try:
+            _enter(spec)
+        except OSError as error:
+            print(f"lamina: entering the sandbox failed: {error}", file=sys.stderr)
+            os._exit(125)
+        _exec(spec)
+    _forward_signals(command)
+    _exit_with(_wait_as_init(command))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,314 @@
+"""Apply a layer tar over a root, per the OCI image layer spec (whiteouts, opaque directories)."""
+
+from __future__ import annotations
+
+import errno
+import gzip
+import logging
+import os
+import shutil
+import stat
+import tarfile
+import zlib
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import BinaryIO
+
+from .compression import open_layer_stream
+from .errors import ExtractError, LayerFormatError, SnapshotError
+from .ignore import IgnoreList
+from .layer_writer import OPAQUE_WHITEOUT, WHITEOUT_PREFIX
+from .rootfs import IGNORED, InRootResolver, split_entry_name
+from .xattrs import SKIPPED_XATTRS, write_xattr
+
+__all__ = ["extract_layer", "open_layer_stream"]
+
+log = logging.getLogger(__name__)
+
+CHUNK = 1 << 20
+# tarfile's stream reader copies the rest of its buffer on every header read, so a 1 MiB buffer
+# makes layers of many small files several times slower; 64 KiB costs nothing on large bodies.
+TAR_STREAM_BUFFER = 1 << 16
+_XATTR_PREFIX = "SCHILY.xattr."
+_FORMAT_ERRORS = (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile)
+
+
+def extract_layer(stream: BinaryIO, root: Path, ignore: IgnoreList) -> None:
+    """Apply one uncompressed layer tar, read as a stream, over ``root``.
+
+    Entries in ignored paths are skipped; an entry naming or reaching (through a symlink) a
+    place above the root raises ``UnsafeLayerEntry`` before anything is written for it.
+    """
+    applier = _LayerApplier(os.fspath(root), ignore)
+    try:
+        tar = tarfile.open(
+            fileobj=stream,
+            mode="r|",
+            bufsize=TAR_STREAM_BUFFER,
+            encoding="utf-8",
+            errors="surrogateescape",
+        )
+    except tarfile.ReadError as e:
+        if str(e) == "empty file":
+            return  # like Go's archive/tar: no bytes at all is an empty layer
+        raise LayerFormatError(f"layer is not a tar archive: {e}") from e
+    except _FORMAT_ERRORS as e:
+        raise LayerFormatError(f"layer is not a tar archive: {e}") from e
+    with tar:
+        while True:
+            try:
+                member = tar.next()
+            except _FORMAT_ERRORS as e:
+                raise LayerFormatError(f"corrupt layer archive: {e}") from e
+            if member is None:
+                break
+            tar.members.clear()  # tarfile keeps every member it read; we need none of them
+            try:
+                applier.apply(member, tar)
+            except SnapshotError:
+                raise
+            except _FORMAT_ERRORS as e:
+                raise LayerFormatError(f"corrupt layer archive at {member.name!r}: {e}") from e
+            except OSError as e:
+                raise ExtractError(member.name, applier.root, str(e)) from e
+    applier.finish()
+
+
+class _LayerApplier:
+    def __init__(self, root: str, ignore: IgnoreList) -> None:
+        self.root = root
+        self._ignore = ignore
+        self._paths = InRootResolver(root, ignore)
+        # dir -> names below it written by this layer (or created as their parents); an opaque
+        # whiteout keeps these and removes the rest.
+        self._written: dict[str, set[str]] = {}
+        self._dir_times: dict[str, int] = {}  # host path -> mtime ns, applied at the end
+
+    # --- entry dispatch -------------------------------------------------------------------
+
+    def apply(self, member: tarfile.TarInfo, tar: tarfile.TarFile) -> None:
+        rel = split_entry_name(member.name)
+        if not rel:
+            log.debug("layer entry for the root directory itself ignored")
+            return
+        if self._ignore.ignores(rel):
+            return
+        cut = rel.rfind("/")
+        base = rel[cut + 1 :]
+        if base.startswith(WHITEOUT_PREFIX):
+            self._whiteout(rel[:cut] if cut != -1 else "", base, member.name)
+            return
+        if not (member.isdir() or member.islnk() or member.isreg() or member.issym()
+                or member.ischr() or member.isblk() or member.isfifo()):
+            log.debug("layer entry %r of type %r skipped", member.name, member.type)
+            return
+        target = self._paths.resolve(rel, member.name, create=True)
+        if target is IGNORED or target is None:
+            return
+        assert isinstance(target, str)
+        host = self._paths.host(target)
+        if member.isdir():
+            self._directory(member, host)
+        elif member.islnk():
+            self._hardlink(member, host, target)
+        else:
+            self._clear(host, target)
+            if member.isreg():
+                self._regular(member, tar, host)
+            elif member.issym():
+                os.symlink(member.linkname, host)
+                self._metadata(member, host, symlink=True)
+            elif member.ischr() or member.isblk():
+                if not self._device(member, host):
+                    return
+            else:
+                os.mkfifo(host, 0o600)
+                self._metadata(member, host)
+            self._dir_times.pop(host, None)
+        self._mark_written(target)
+
+    # --- kinds of entries -----------------------------------------------------------------
+
+    def _directory(self, member: tarfile.TarInfo, host: str) -> None:
+        try:
+            st = os.lstat(host)
+        except FileNotFoundError:
+            st = None
+        if st is not None and not stat.S_ISDIR(st.st_mode):
+            self._remove(host, None)
+            st = None
+        if st is None:
+            os.mkdir(host, 0o700)
+        self._metadata(member, host, defer_times=True)
+
+    def _regular(self, member: tarfile.TarInfo, tar: tarfile.TarFile, host: str) -> None:
+        body = tar.extractfile(member)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        fd = os.open(host, flags, 0o600)
+        try:
+            if body is not None and member.size:
+                with open(fd, "wb", buffering=0, closefd=False) as out:
+                    shutil.copyfileobj(body, out, CHUNK)
+            self._metadata(member, fd)
+        finally:
+            os.close(fd)
+
+    def _hardlink(self, member: tarfile.TarInfo, host: str, target: str) -> None:
+        link_rel = split_entry_name(member.linkname, member.name)
+        source = self._paths.resolve(link_rel, member.name, create=False)
+        if source is IGNORED:
+            log.debug("hardlink %r to ignored %r skipped", member.name, member.linkname)
+            return
+        if not isinstance(source, str) or not os.path.lexists(self._paths.host(source)):
+            raise LayerFormatError(
+                f"hardlink {member.name!r} points to {member.linkname!r}, which does not exist"
+            )
+        if source == target:
+            return
+        self._clear(host, target)
+        os.link(self._paths.host(source), host, follow_symlinks=False)
+        self._dir_times.pop(host, None)
+
+    def _device(self, member: tarfile.TarInfo, host: str) -> bool:
+        kind = stat.S_IFCHR if member.ischr() else stat.S_IFBLK
+        try:
+            os.mknod(host, kind | 0o600, os.makedev(member.devmajor, member.devminor))
+        except PermissionError as e:
+            log.debug("device %r not created: %s", member.name, e)
+            return False
+        self._metadata(member, host)
+        return True
+
+    # --- whiteouts ------------------------------------------------------------------------
+
+    def _whiteout(self, parent_rel: str, base: str, entry: str) -> None:
+        parent = self._paths.resolve_dir(parent_rel, entry, create=False)
+        if parent is None or parent is IGNORED:
+            return  # nothing there to hide
+        assert isinstance(parent, str)
+        if base == OPAQUE_WHITEOUT:
+            self._opaque(parent)
+            return
+        name = base[len(WHITEOUT_PREFIX) :]
+        if not name or name.startswith(WHITEOUT_PREFIX) or name in (".", ".."):
+            return  # aufs bookkeeping (.wh..wh.plnk and the like) or nonsense: nothing to do
+        if name in self._written.get(parent, ()):
+            return  # a whiteout hides lower layers only, never this layer's own entries
+        target = f"{parent}/{name}" if parent else name
+        if self._ignore.ignores(target):
+            return
+        self._remove(self._paths.host(target), target, missing_ok=True)
+
+    def _opaque(self, parent: str) -> None:
+        """Remove everything below ``parent`` that this layer did not write."""
+        keep = self._written.get(parent, set())
+        host_dir = self._paths.host(parent)
+        try:
+            names = os.listdir(host_dir)
+        except FileNotFoundError:
+            return
+        for name in names:
+            rel = f"{parent}/{name}" if parent else name
+            if self._ignore.ignores(rel):
+                continue
+            host = host_dir + "/" + name
+            if name not in keep:
+                self._remove(host, rel, missing_ok=True)
+            elif os.path.isdir(host) and not os.path.islink(host):
+                self._opaque(rel)
+
+    # --- helpers --------------------------------------------------------------------------
+
+    def _clear(self, host: str, rel: str) -> None:
+        """Make room for a new non-directory at ``host``: whatever is there goes."""
+        self._remove(host, rel, missing_ok=True)
+
+    def _remove(self, host: str, rel: str | None, *, missing_ok: bool = False) -> None:
+        try:
+            st = os.lstat(host)
+        except FileNotFoundError:
+            if missing_ok:
+                return
+            raise
+        if not stat.S_ISDIR(st.st_mode):
+            os.unlink(host)
+            if stat.S_ISLNK(st.st_mode):
+                self._paths.invalidate()
+            return
+        self._paths.invalidate()
+        if rel is not None and self._ignore.has_ignored_below(rel):
+            self._remove_around_ignored(host, rel)
+        else:
+            shutil.rmtree(host)
+
+    def _remove_around_ignored(self, host: str, rel: str) -> None:
+        """Remove a tree except ignored paths below it (say a mounted /etc/hosts in /etc)."""
+        for name in os.listdir(host):
+            child = f"{rel}/{name}"
+            if not self._ignore.ignores(child):
+                self._remove(host + "/" + name, child, missing_ok=True)
+        try:
+            os.rmdir(host)
+        except OSError as e:
+            if e.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                raise
+
+    def _mark_written(self, rel: str) -> None:
+        while rel:
+            cut = rel.rfind("/")
+            parent, name = (rel[:cut], rel[cut + 1 :]) if cut != -1 else ("", rel)
+            names = self._written.setdefault(parent, set())
+            if name in names:
+                return  # its ancestors were marked with it
+            names.add(name)
+            rel = parent
+
+    def _metadata(
+        self,
+        member: tarfile.TarInfo,
+        target: str | int,
+        *,
+        symlink: bool = False,
+        defer_times: bool = False,
+    ) -> None:
+        """Owner, then mode (chown clears setuid/setgid), then xattrs (chown clears file
+        capabilities), then times."""
+        if isinstance(target, int):
+            os.fchown(target, member.uid, member.gid)
+            os.fchmod(target, member.mode & 0o7777)
+        else:
+            os.chown(target, member.uid, member.gid, follow_symlinks=False)
+            if not symlink:
+                os.chmod(target, member.mode & 0o7777)
+        for key, value in member.pax_headers.items():
+            if key.startswith(_XATTR_PREFIX):
+                name = key[len(_XATTR_PREFIX) :]
+                if name not in SKIPPED_XATTRS:
+                    write_xattr(target, name, value.encode("utf-8", "surrogateescape"))
+        ns = _mtime_ns(member)
+        if defer_times:
+            assert isinstance(target, str)
+            self._dir_times[target] = ns
+        elif isinstance(target, int):
+            os.utime(target, ns=(ns, ns))
+        else:
+            os.utime(target, ns=(ns, ns), follow_symlinks=False)
+
+    def finish(self) -> None:
+        """Directory times last: creating children moved them while the layer was applied."""
+        for host, ns in self._dir_times.items():
+            try:
+                os.utime(host, ns=(ns, ns), follow_symlinks=False)
+            except FileNotFoundError:
+                pass
+        self._dir_times.clear()
+
+
+def _mtime_ns(member: tarfile.TarInfo) -> int:
+    exact = member.pax_headers.get("mtime")
+    if exact is not None:
+        try:
+            return int(Decimal(exact) * 1_000_000_000)
+        except InvalidOperation:
+            pass
+    return int(member.mtime * 1_000_000_000)

@@ -1,0 +1,124 @@
+"""Resolve paths inside a root with chroot semantics, refusing anything that climbs out."""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections import deque
+
+from .errors import ExtractError, UnsafeLayerEntry
+from .ignore import IgnoreList
+
+__all__ = ["IGNORED", "InRootResolver", "MAX_SYMLINK_HOPS", "split_entry_name"]
+
+MAX_SYMLINK_HOPS = 40
+
+
+class _Ignored:
+    def __repr__(self) -> str:
+        return "IGNORED"
+
+
+IGNORED = _Ignored()  # a resolution that lands in an ignored path (immutable sentinel)
+
+
+def split_entry_name(name: str, entry: str | None = None) -> str:
+    """A layer entry name as a root-relative path ("./" and "//" dropped).
+
+    An absolute name or a ".." component is an ``UnsafeLayerEntry``."""
+    entry = name if entry is None else entry
+    if name.startswith("/"):
+        raise UnsafeLayerEntry(entry, "absolute path")
+    parts = [p for p in name.split("/") if p not in ("", ".")]
+    if ".." in parts:
+        raise UnsafeLayerEntry(entry, "'..' component")
+    return "/".join(parts)
+
+
+class InRootResolver:
+    """Resolves the directory part of entry names as if chrooted into ``root``.
+
+    Symlinks met on the way are followed, absolute targets from the root; a ``..`` that would
+    climb above the root is an ``UnsafeLayerEntry``. Results are cached; call ``invalidate()``
+    after removing or replacing a directory or symlink.
+    """
+
+    def __init__(self, root: str, ignore: IgnoreList) -> None:
+        self.root = root
+        self._ignore = ignore
+        self._cache: dict[str, str] = {"": ""}
+
+    def invalidate(self) -> None:
+        self._cache = {"": ""}
+
+    def host(self, rel: str) -> str:
+        return self.root + "/" + rel if rel else self.root
+
+    def resolve_dir(self, rel: str, entry: str, *, create: bool) -> str | _Ignored | None:
+        """The real root-relative directory that ``rel`` names.
+
+        Missing directories are created (0755, root-owned) when ``create``, else None is
+        returned. IGNORED when the way leads into an ignored path.
+        """
+        cached = self._cache.get(rel)
+        if cached is not None:
+            return cached
+        todo = deque(rel.split("/"))
+        resolved: list[str] = []
+        hops = 0
+        while todo:
+            part = todo.popleft()
+            if part in ("", "."):
+                continue
+            if part == "..":
+                if not resolved:
+                    raise UnsafeLayerEntry(entry, f"a symlink in {rel!r} leads above the root")
+                resolved.pop()
+                continue
+            candidate = "/".join((*resolved, part))
+            if self._ignore.is_listed(candidate):
+                return IGNORED
+            host = self.host(candidate)
+            try:
+                st = os.lstat(host)
+            except FileNotFoundError:
+                if not create:
+                    return None
+                try:
+                    os.mkdir(host, 0o755)
+                    os.chmod(host, 0o755)  # not narrowed by the umask
+                except OSError as e:
+                    raise ExtractError(entry, self.root, f"cannot create {host}: {e}") from e
+                resolved.append(part)
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                resolved.append(part)
+            elif stat.S_ISLNK(st.st_mode):
+                hops += 1
+                if hops > MAX_SYMLINK_HOPS:
+                    raise UnsafeLayerEntry(
+                        entry, f"more than {MAX_SYMLINK_HOPS} symlinks in {rel!r}"
+                    )
+                target = os.readlink(host)
+                if target.startswith("/"):
+                    resolved.clear()
+                todo.extendleft(reversed(target.split("/")))
+            else:
+                raise ExtractError(entry, self.root, f"parent {candidate!r} is not a directory")
+        result = "/".join(resolved)
+        if self._ignore.ignores(result):
+            return IGNORED
+        self._cache[rel] = result
+        return result
+
+    def resolve(self, rel: str, entry: str, *, create: bool) -> str | _Ignored | None:
+        """``rel`` with its parents resolved and its last component left alone (not followed)."""
+        cut = rel.rfind("/")
+        parent = self.resolve_dir(rel[:cut] if cut != -1 else "", entry, create=create)
+        if parent is None or parent is IGNORED:
+            return parent
+        name = rel[cut + 1 :]
+        result = f"{parent}/{name}" if parent else name
+        if self._ignore.is_listed(result):
+            return IGNORED
+        return result

@@ -1,0 +1,29 @@
+"""Fixtures that start real things on loopback: a registry and base images pushed to it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from tests.support.images import push_busybox
+from tests.support.registry import RunningRegistry, run_registry
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningRegistry]:
+    """A plain-HTTP, anonymous docker-registry on a free 127.0.0.1 port, for the whole session."""
+    with run_registry(tmp_path_factory.mktemp("registry")) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def busybox_image(registry: RunningRegistry, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """``HOST/busybox:latest``: Debian's busybox-static root in two layers, Docker schema2."""
+    return push_busybox(registry, tmp_path_factory.mktemp("busybox"))
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    return tmp_path
