@@ -27,3 +27,11 @@ def busybox_image(registry: RunningRegistry, tmp_path_factory: pytest.TempPathFa
 @pytest.fixture
 def workdir(tmp_path: Path) -> Path:
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def debian_image(registry: RunningRegistry, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """``HOST/debian:bookworm``: debootstrap's minbase root (cached per machine) in one layer."""
+    from tests.support.debian import push_debian
+
+    return push_debian(registry, tmp_path_factory.mktemp("debian"))

@@ -76,7 +76,31 @@ def _tar_directory(root: Path) -> bytes:
     return buf.getvalue()
 
 
-def write_oci_layout(layout: Path, tag: str, layer_tars: list[bytes], config_extra: dict) -> None:
+def _put_layer(blobs: Path, layer: bytes | Path) -> tuple[dict, str]:
+    """Gzip one layer tar (bytes, or a file streamed from disk) into the blob store."""
+    raw_hash, temp = hashlib.sha256(), blobs / ".layer.partial"
+    with open(temp, "wb") as out:
+        with gzip.GzipFile(fileobj=out, mode="wb", mtime=0, compresslevel=1) as gz:
+            if isinstance(layer, bytes):
+                raw_hash.update(layer)
+                gz.write(layer)
+            else:
+                with open(layer, "rb") as source:
+                    while chunk := source.read(1 << 20):
+                        raw_hash.update(chunk)
+                        gz.write(chunk)
+    digest = hashlib.sha256()
+    with open(temp, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    size = temp.stat().st_size
+    temp.rename(blobs / digest.hexdigest())
+    descriptor = {"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                  "digest": "sha256:" + digest.hexdigest(), "size": size}
+    return descriptor, "sha256:" + raw_hash.hexdigest()
+
+
+def write_oci_layout(layout: Path, tag: str, layer_tars: list[bytes | Path], config_extra: dict) -> None:
     """Write a single-platform OCI image layout holding gzip layers made from ``layer_tars``."""
     blobs = layout / "blobs" / "sha256"
     blobs.mkdir(parents=True, exist_ok=True)
@@ -88,10 +112,9 @@ def write_oci_layout(layout: Path, tag: str, layer_tars: list[bytes], config_ext
 
     layers, diff_ids = [], []
     for raw in layer_tars:
-        compressed = gzip.compress(raw, mtime=0)
-        diff_ids.append("sha256:" + hashlib.sha256(raw).hexdigest())
-        layers.append({"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-                       "digest": put(compressed), "size": len(compressed)})
+        descriptor, diff_id = _put_layer(blobs, raw)
+        layers.append(descriptor)
+        diff_ids.append(diff_id)
     config = {
         "architecture": "amd64", "os": "linux",
         "config": {"Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
