@@ -11,14 +11,15 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from executor.errors import BuildInterrupted, LaminaError, UsageError
-from executor.options import (ExecutorOptions, OutputOptions, RegistryOptions, RootOptions,
-                              SourceOptions)
+from executor import cli_registry, cli_snapshot, contexts
+from executor.options import ExecutorOptions, RootOptions, SecretSource, SourceOptions
 
 log = logging.getLogger("lamina")
 
 # kaniko (pflag) booleans take no separate value but accept "--flag=true|false".
 BOOLEAN_FLAGS = ("--no-push", "--insecure", "--insecure-pull", "--skip-tls-verify",
-                 "--skip-tls-verify-pull", "--force", "--ignore-var-run")
+                 "--skip-tls-verify-pull", "--force", "--ignore-var-run", "--skip-unused-stages",
+                 "--cleanup")
 
 VERBOSITY_LEVELS = {"panic": logging.CRITICAL, "fatal": logging.CRITICAL, "error": logging.ERROR,
                     "warn": logging.WARNING, "warning": logging.WARNING, "info": logging.INFO,
@@ -30,7 +31,7 @@ def _normalize_booleans(argv: Sequence[str]) -> list[str]:
     result = []
     for arg in argv:
         name, sep, value = arg.partition("=")
-        if sep and name in BOOLEAN_FLAGS:
+        if sep and name in BOOLEAN_FLAGS + cli_registry.BOOLEAN_FLAGS + cli_snapshot.BOOLEAN_FLAGS:
             lowered = value.lower()
             if lowered in ("true", "1", "t", "yes"):
                 result.append(name)
@@ -53,11 +54,14 @@ def build_parser() -> argparse.ArgumentParser:
                      "without a daemon (kaniko-compatible).", allow_abbrev=False)
     add = parser.add_argument
     add("-f", "--dockerfile", default="Dockerfile",
-        help="path to the Dockerfile, relative to the context unless absolute")
-    add("-c", "--context", default="/workspace/", help="build context: dir://PATH or a plain path")
+        help="path to the Dockerfile, relative to the context unless absolute, or an http(s) URL")
+    add("-c", "--context", default="/workspace/", help="build context: a path, dir://, tar://PATH, "
+        "tar://stdin, gs://, s3://, git://HOST/REPO.git#REF#COMMIT or https:// (a .tar.gz)")
     add("-d", "--destination", action="append", default=[], help="image to push (repeatable)")
     add("--build-arg", action="append", default=[], help="K=V, or K to take it from the environment")
     add("--label", action="append", default=[], help="K=V label set on the image (repeatable)")
+    add("--secret", action="append", default=[],
+        help="id=ID,src=FILE or id=ID,env=VAR: a secret for RUN --mount=type=secret (repeatable)")
     add("--tar-path", help="also write the image as a tarball that docker/podman load accepts")
     add("--digest-file", help="write the pushed image's digest to this file")
     add("--kaniko-dir", default=os.environ.get("KANIKO_DIR", "/kaniko"),
@@ -66,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("--verbosity", "-v", default="info", choices=sorted(VERBOSITY_LEVELS),
         help="log level")
     add("--ignore-path", action="append", default=[], help="path to leave out of snapshots")
+    add("--target", help="build the stage of this name (or index) as the image")
     for flag, help_text in (
         ("--no-push", "build, but push nowhere"),
         ("--insecure", "push to registries over plain HTTP"),
@@ -73,14 +78,39 @@ def build_parser() -> argparse.ArgumentParser:
         ("--skip-tls-verify", "push without verifying TLS certificates"),
         ("--skip-tls-verify-pull", "pull without verifying TLS certificates"),
         ("--force", "build on / even outside a container"),
+        ("--skip-unused-stages", "build only the stages the target depends on"),
         ("--ignore-var-run", "leave /var/run out of snapshots (default true)"),
+        ("--cleanup", "wipe the build root after the build, so the container can build again"),
     ):
-        dest = flag[2:].replace("-", "_")
-        parser.add_argument(flag, dest=dest, action="store_true", help=help_text)
-        parser.add_argument("--no-lamina-" + flag[2:], dest=dest, action="store_false",
-                            help=argparse.SUPPRESS)
+        cli_registry.add_boolean(parser, flag, help_text)
     parser.set_defaults(ignore_var_run=True)
+    cli_registry.add_flags(parser)
+    cli_snapshot.add_flags(parser, cli_registry.add_boolean)
+    contexts.add_flags(parser)
     return parser
+
+
+def _secret(spec: str) -> SecretSource:
+    """``id=ID,src=FILE`` (``source=``, ``type=file``) or ``id=ID,env=VAR`` (``type=env``), as
+    ``docker buildx build --secret``; only where the secret is, never its value, is kept."""
+    fields: dict[str, str] = {}
+    for item in spec.split(","):
+        key, eq, value = item.partition("=")
+        key = {"source": "src"}.get(key.strip().lower(), key.strip().lower())
+        if not eq or key not in ("id", "src", "env", "type") or not value:
+            raise UsageError(f"--secret {spec!r}: expected id=ID,src=FILE or id=ID,env=VAR")
+        fields[key] = value
+    secret_id, kind = fields.get("id"), fields.get("type", "env" if "env" in fields else "file")
+    if not secret_id or kind not in ("file", "env"):
+        raise UsageError(f"--secret {spec!r}: expected id=ID,src=FILE or id=ID,env=VAR")
+    if kind == "env":
+        return SecretSource(id=secret_id, env=fields.get("env") or fields.get("src") or secret_id)
+    if "src" not in fields:
+        raise UsageError(f"--secret {spec!r}: src=FILE is missing")
+    path = Path(fields["src"]).absolute()
+    if not path.is_file():
+        raise UsageError(f"--secret {spec!r}: {path} is not a readable file")
+    return SecretSource(id=secret_id, path=path)
 
 
 def _key_values(values: Sequence[str], flag: str, env: Mapping[str, str]) -> dict[str, str]:
@@ -99,37 +129,25 @@ def _key_values(values: Sequence[str], flag: str, env: Mapping[str, str]) -> dic
     return result
 
 
-def _context_path(context: str) -> Path:
-    if context.startswith("dir://"):
-        context = context[len("dir://"):]
-    elif "://" in context:
-        scheme = context.split("://", 1)[0]
-        raise UsageError(f"context {context!r}: the {scheme}:// context is not supported yet; "
-                         "use dir://PATH or a plain path")
-    return Path(context).absolute()
-
-
 def parse_options(argv: Sequence[str], env: Mapping[str, str]) -> ExecutorOptions:
     args = build_parser().parse_args(_normalize_booleans(argv))
-    context = _context_path(args.context)
-    dockerfile = Path(args.dockerfile)
-    if not dockerfile.is_absolute():
-        dockerfile = context / dockerfile
+    where = contexts.locate_context(args.context, args.dockerfile, args.context_sub_path,
+                                    contexts.git_options(args.git), Path(args.kaniko_dir).absolute())
     if not args.destination and not args.no_push:
         raise UsageError("you must provide --destination, or use --no-push")
     return ExecutorOptions(
-        source=SourceOptions(context=context, dockerfile=dockerfile,
+        source=SourceOptions(context=where.context, dockerfile=where.dockerfile, fetch=where.fetch,
                              build_args=_key_values(args.build_arg, "--build-arg", env),
-                             labels=_key_values(args.label, "--label", env)),
+                             labels=_key_values(args.label, "--label", env),
+                             target=args.target, skip_unused_stages=args.skip_unused_stages,
+                             secrets=tuple(_secret(spec) for spec in args.secret)),
         root=RootOptions(root=Path(args.root).absolute(), kaniko_dir=Path(args.kaniko_dir).absolute(),
                          force=args.force, ignore_paths=tuple(args.ignore_path),
-                         ignore_var_run=args.ignore_var_run),
-        registry=RegistryOptions(insecure=args.insecure, insecure_pull=args.insecure_pull,
-                                 skip_tls_verify=args.skip_tls_verify,
-                                 skip_tls_verify_pull=args.skip_tls_verify_pull),
-        output=OutputOptions(destinations=tuple(args.destination), no_push=args.no_push,
-                             tar_path=Path(args.tar_path).absolute() if args.tar_path else None,
-                             digest_file=Path(args.digest_file).absolute() if args.digest_file else None),
+                         ignore_var_run=args.ignore_var_run, cleanup=args.cleanup),
+        registry=cli_registry.registry_options(args, env),
+        output=cli_registry.output_options(args),
+        cache=cli_registry.cache_options(args),
+        snapshot=cli_snapshot.snapshot_options(args),
         verbosity=args.verbosity,
     )
 
@@ -140,6 +158,14 @@ def _raise_interrupted(signum: int, _frame: object) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    from executor import pid1
+
+    if pid1.is_init():  # the container's first process: reap orphans, forward signals (pid1.py)
+        return pid1.serve_as_init(lambda: _build_main(argv))
+    return _build_main(argv)
+
+
+def _build_main(argv: Sequence[str]) -> int:
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _raise_interrupted)
     logging.basicConfig(format="%(levelname)s %(message)s", stream=sys.stderr, level=logging.INFO)

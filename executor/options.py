@@ -4,6 +4,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Mapping
+
+if TYPE_CHECKING:
+    from executor.contexts import ContextFetch
+
+
+@dataclass(frozen=True)
+class GitOptions:
+    """kaniko's ``--git branch=,single-branch=,recurse-submodules=`` for git:// contexts."""
+
+    branch: str = ""  # a branch or tag name; overrides the #ref of the context URL
+    single_branch: bool = False
+    recurse_submodules: bool = False
+
+
+@dataclass(frozen=True)
+class SecretSource:
+    """``--secret id=ID,src=FILE`` or ``--secret id=ID,env=VAR``: where RUN --mount=type=secret
+    finds a secret's bytes. Only the location is kept; the bytes are read when a RUN needs them."""
+
+    id: str
+    path: Path | None = None
+    env: str | None = None
 
 
 @dataclass(frozen=True)
@@ -14,6 +37,12 @@ class SourceOptions:
     dockerfile: Path
     build_args: dict[str, str] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)
+    target: str | None = None
+    skip_unused_stages: bool = False
+    secrets: tuple[SecretSource, ...] = ()
+    # A remote context (tar://, gs://, s3://, git://, https://) or Dockerfile URL, fetched to
+    # ``context`` / ``dockerfile`` before the build; None when both are local already.
+    fetch: ContextFetch | None = None
 
 
 @dataclass(frozen=True)
@@ -25,6 +54,7 @@ class RootOptions:
     force: bool = False
     ignore_paths: tuple[str, ...] = ()
     ignore_var_run: bool = True
+    cleanup: bool = False  # --cleanup: wipe the root (all but ignored paths) when the build ends
 
     @property
     def sandboxed(self) -> bool:
@@ -39,7 +69,20 @@ class RegistryOptions:
     insecure_pull: bool = False
     skip_tls_verify: bool = False
     skip_tls_verify_pull: bool = False
-    retries: int = 3
+    retries: int = 3  # transient-fault retries of each request (urllib3, on the session)
+    # per registry host (kaniko's --insecure-registry, --skip-tls-verify-registry,
+    # --registry-certificate, --registry-client-cert); they apply to pulls and pushes alike
+    insecure_registries: frozenset[str] = frozenset()
+    skip_tls_verify_registries: frozenset[str] = frozenset()
+    certificates: Mapping[str, Path] = field(default_factory=dict)
+    client_certificates: Mapping[str, tuple[Path, Path]] = field(default_factory=dict)
+    # pull routing: registry host -> replacements tried in order ("host" or "host/path/prefix")
+    registry_maps: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    skip_default_registry_fallback: bool = False
+    push_retry: int = 0  # extra whole-request retries for pushes (kaniko's --push-retry)
+    image_download_retry: int = 0  # ... for pulls (--image-download-retry)
+    image_fs_extract_retry: int = 0  # re-extractions of a base image that failed midway
+    platform: tuple[str, ...] = ("linux", "amd64")  # --custom-platform: os/arch[/variant]
 
 
 @dataclass(frozen=True)
@@ -51,6 +94,35 @@ class OutputOptions:
     tar_path: Path | None = None
     digest_file: Path | None = None
     image_format: str = "docker"
+    oci_layout_path: Path | None = None
+    image_name_with_digest_file: Path | None = None
+    image_name_tag_with_digest_file: Path | None = None
+    skip_push_permission_check: bool = False
+
+
+@dataclass(frozen=True)
+class CacheOptions:
+    """kaniko's layer cache: cached RUN (and optionally COPY) layers in a registry repository or
+    a local OCI layout (``oci:/path``)."""
+
+    enabled: bool = False
+    repo: str | None = None  # None: "<first destination's repository>/cache", as kaniko does
+    ttl_seconds: float = 336 * 3600.0  # kaniko's default --cache-ttl 336h (two weeks)
+    run_layers: bool = True
+    copy_layers: bool = False
+    push: bool = True  # False: --no-push-cache (read the cache, never write it)
+
+
+@dataclass(frozen=True)
+class SnapshotOptions:
+    """How the root is snapshotted and layers are written (kaniko's --snapshot-mode,
+    --single-snapshot, --compression, --compression-level, --reproducible)."""
+
+    mode: str = "full"  # full | redo | time
+    single_snapshot: bool = False
+    compression: str = "gzip"  # gzip | zstd
+    compression_level: int | None = None  # None: the format's default
+    reproducible: bool = False
 
 
 @dataclass(frozen=True)
@@ -60,3 +132,5 @@ class ExecutorOptions:
     registry: RegistryOptions
     output: OutputOptions
     verbosity: str = "info"
+    cache: CacheOptions = field(default_factory=CacheOptions)
+    snapshot: SnapshotOptions = field(default_factory=SnapshotOptions)

@@ -5,8 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(docker-registry skopeo buildah umoci busybox-static debootstrap apache2-utils openssl
-          python3 python3-venv python3-pip git tar gzip ca-certificates)
+packages=(docker-registry skopeo buildah umoci podman busybox-static debootstrap apache2-utils openssl
+          python3 python3-venv python3-pip git tar gzip ca-certificates
+          patchelf)  # patchelf: scripts/bundle-kaniko-dir
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -6,7 +6,15 @@ reverse).
 
 from __future__ import annotations
 
-from .compression import Compressor, GzipCompressor, NoCompressor, make_compressor
+from .compression import (
+    COMPRESSIONS,
+    Compressor,
+    GzipCompressor,
+    NoCompressor,
+    ParallelGzipCompressor,
+    ZstdCompressor,
+    make_compressor,
+)
 from .errors import ExtractError, LayerFormatError, SnapshotError, UnsafeLayerEntry
 from .extract import extract_layer, open_layer_stream
 from .ignore import IgnoreList
@@ -16,6 +24,7 @@ from .snapshotter import Changes, ContentDigester, Snapshotter
 from .walk import walk
 
 __all__ = [
+    "COMPRESSIONS",
     "Changes",
     "Compressor",
     "ContentDigester",
@@ -26,10 +35,12 @@ __all__ = [
     "LayerFormatError",
     "LayerInfo",
     "NoCompressor",
+    "ParallelGzipCompressor",
     "SnapshotError",
     "SnapshotIndex",
     "Snapshotter",
     "UnsafeLayerEntry",
+    "ZstdCompressor",
     "extract_layer",
     "make_compressor",
     "open_layer_stream",

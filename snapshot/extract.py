@@ -14,11 +14,15 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import BinaryIO
 
+import xxhash
+
 from .compression import open_layer_stream
 from .errors import ExtractError, LayerFormatError, SnapshotError
 from .ignore import IgnoreList
+from .index import pack_stat
 from .layer_writer import OPAQUE_WHITEOUT, WHITEOUT_PREFIX
 from .rootfs import IGNORED, InRootResolver, split_entry_name
+from .snapshotter import DigestHints
 from .xattrs import SKIPPED_XATTRS, write_xattr
 
 __all__ = ["extract_layer", "open_layer_stream"]
@@ -33,13 +37,17 @@ _XATTR_PREFIX = "SCHILY.xattr."
 _FORMAT_ERRORS = (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile)
 
 
-def extract_layer(stream: BinaryIO, root: Path, ignore: IgnoreList) -> None:
+def extract_layer(stream: BinaryIO, root: Path, ignore: IgnoreList, *, whiteouts: bool = True,
+                  hints: DigestHints | None = None) -> None:
     """Apply one uncompressed layer tar, read as a stream, over ``root``.
 
     Entries in ignored paths are skipped; an entry naming or reaching (through a symlink) a
     place above the root raises ``UnsafeLayerEntry`` before anything is written for it.
+    ``whiteouts=False`` unpacks a plain archive (a build context): ``.wh.`` files are just files.
+    With ``hints``, the xxhash of every regular file written is recorded there (with its stat
+    facts once written) while its bytes go by, so the snapshot baseline need not read them back.
     """
-    applier = _LayerApplier(os.fspath(root), ignore)
+    applier = _LayerApplier(os.fspath(root), ignore, whiteouts=whiteouts, hints=hints)
     try:
         tar = tarfile.open(
             fileobj=stream,
@@ -75,9 +83,12 @@ def extract_layer(stream: BinaryIO, root: Path, ignore: IgnoreList) -> None:
 
 
 class _LayerApplier:
-    def __init__(self, root: str, ignore: IgnoreList) -> None:
+    def __init__(self, root: str, ignore: IgnoreList, *, whiteouts: bool,
+                 hints: DigestHints | None = None) -> None:
         self.root = root
+        self._hints = hints
         self._ignore = ignore
+        self._whiteouts = whiteouts
         self._paths = InRootResolver(root, ignore)
         # dir -> names below it written by this layer (or created as their parents); an opaque
         # whiteout keeps these and removes the rest.
@@ -95,7 +106,7 @@ class _LayerApplier:
             return
         cut = rel.rfind("/")
         base = rel[cut + 1 :]
-        if base.startswith(WHITEOUT_PREFIX):
+        if self._whiteouts and base.startswith(WHITEOUT_PREFIX):
             self._whiteout(rel[:cut] if cut != -1 else "", base, member.name)
             return
         if not (member.isdir() or member.islnk() or member.isreg() or member.issym()
@@ -111,11 +122,12 @@ class _LayerApplier:
             self._directory(member, host)
         elif member.islnk():
             self._hardlink(member, host, target)
+        elif member.isreg():
+            self._regular(member, tar, host, target)
+            self._dir_times.pop(host, None)
         else:
             self._clear(host, target)
-            if member.isreg():
-                self._regular(member, tar, host)
-            elif member.issym():
+            if member.issym():
                 os.symlink(member.linkname, host)
                 self._metadata(member, host, symlink=True)
             elif member.ischr() or member.isblk():
@@ -141,15 +153,29 @@ class _LayerApplier:
             os.mkdir(host, 0o700)
         self._metadata(member, host, defer_times=True)
 
-    def _regular(self, member: tarfile.TarInfo, tar: tarfile.TarFile, host: str) -> None:
-        body = tar.extractfile(member)
+    def _regular(self, member: tarfile.TarInfo, tar: tarfile.TarFile, host: str, target: str) -> None:
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-        fd = os.open(host, flags, 0o600)
         try:
-            if body is not None and member.size:
-                with open(fd, "wb", buffering=0, closefd=False) as out:
-                    shutil.copyfileobj(body, out, CHUNK)
+            fd = os.open(host, flags, 0o600)
+        except FileExistsError:  # rarely: only then is the lstat of clearing the way worth it
+            self._clear(host, target)
+            fd = os.open(host, flags, 0o600)
+        try:
+            digest = xxhash.xxh3_128()
+            if member.size:
+                body = tar.extractfile(member)
+                assert body is not None
+                write = os.write
+                while chunk := body.read(CHUNK):
+                    digest.update(chunk)
+                    view = memoryview(chunk)
+                    while view:
+                        view = view[write(fd, view):]
             self._metadata(member, fd)
+            if self._hints is not None:
+                # Taken after the times are set: any later change moves ctime, voiding the hint.
+                st = os.fstat(fd)
+                self._hints[st.st_ino] = pack_stat(st) + digest.digest()
         finally:
             os.close(fd)
 

@@ -42,7 +42,8 @@ def write_layer(
     out: BinaryIO,
     *,
     compression: str = "gzip",
-    level: int = 6,
+    level: int | None = None,
+    reproducible: bool = False,
 ) -> LayerInfo:
     """Write a layer of ``changes`` (files read from ``root`` now) to ``out``.
 
@@ -50,6 +51,8 @@ def write_layer(
     ``parent/.wh.name`` whiteout. Names are sorted, so parents precede children. Hardlinked
     files are written once and linked after; ``index`` supplies unchanged paths of the same
     inode, the lowest of which is written too so that the link survives in the image.
+    ``reproducible`` writes every timestamp as 0 (the epoch), so the layer depends only on
+    content, modes and owners. ``level`` None is the format's default.
     """
     sink = _DigestingSink(out, make_compressor(compression, level))
     plan = _plan(changes, index)
@@ -64,7 +67,7 @@ def write_layer(
         copybufsize=CHUNK,
     )
     with tar:
-        entries = _EntryWriter(os.fspath(root), tar)
+        entries = _EntryWriter(os.fspath(root), tar, reproducible=reproducible)
         for name, is_whiteout in plan:
             if is_whiteout:
                 entries.whiteout(name)
@@ -111,11 +114,9 @@ def _hardlink_anchors(changed: Iterable[str], index: SnapshotIndex) -> list[str]
     if not groups:
         return []
     lowest: dict[tuple[int, int], str] = {}
-    for rel, state in index.items():
-        if state.nlink < 2 or rel in changed_set:
-            continue
-        key = (state.dev, state.ino)
-        if key in groups and stat.S_ISREG(state.mode):
+    for rel, dev, ino in index.hardlinked():
+        key = (dev, ino)
+        if key in groups and rel not in changed_set:
             current = lowest.get(key)
             if current is None or rel < current:
                 lowest[key] = rel
@@ -188,9 +189,10 @@ class _ExactReader:
 
 
 class _EntryWriter:
-    def __init__(self, root: str, tar: tarfile.TarFile) -> None:
+    def __init__(self, root: str, tar: tarfile.TarFile, *, reproducible: bool = False) -> None:
         self._root = root
         self._tar = tar
+        self._reproducible = reproducible
         self._inodes: dict[tuple[int, int], str] = {}  # hardlinked inode -> first name written
 
     def _add(self, info: tarfile.TarInfo, body: _ExactReader | None = None) -> None:
@@ -219,7 +221,7 @@ class _EntryWriter:
         info.uid = st.st_uid
         info.gid = st.st_gid
         info.uname = info.gname = ""
-        info.mtime = st.st_mtime_ns // 1_000_000_000
+        info.mtime = 0 if self._reproducible else st.st_mtime_ns // 1_000_000_000
         if stat.S_ISREG(mode):
             self._regular(info, path, st)
             return

@@ -18,10 +18,13 @@ MAX_CONFIG_SIZE = 8 * 1024 * 1024
 
 def load_base_image(name: str, clients: RegistryClients) -> Image:
     if name.lower() == "scratch":
-        return Image.empty()
-    ref = parse_reference(name)
-    client = clients.for_pull(ref.registry)
-    manifest = client.get_manifest(ref.repository, ref.digest or ref.tag)
+        # --custom-platform names the platform of an image built from nothing
+        os_name, architecture, *variant = clients.options.platform
+        extra = {"variant": variant[0]} if variant else {}
+        return Image.empty().with_config_values(os=os_name, architecture=architecture, **extra)
+    # --registry-map/--registry-mirror may route the pull elsewhere; layers then come from there
+    pulled = clients.pull_manifest(parse_reference(name))
+    ref, client, manifest = pulled.reference, pulled.client, pulled.manifest
     config = json.loads(client.get_blob_bytes(ref.repository, manifest.config.digest, MAX_CONFIG_SIZE))
     diff_ids = (config.get("rootfs") or {}).get("diff_ids") or []
     if len(diff_ids) != len(manifest.layers):

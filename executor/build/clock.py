@@ -10,3 +10,8 @@ Clock = Callable[[], str]
 
 def utc_now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def epoch() -> str:
+    """--reproducible: every timestamp the epoch, as kaniko writes them."""
+    return "1970-01-01T00:00:00Z"

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Iterator
 
 from executor.dockerfile import DockerIgnore
+from executor.build.rootfs import resolve_in_root
 from executor.errors import BuildError
 
 _WILDCARD = re.compile(r"[*?\[]")
@@ -24,14 +25,22 @@ class ContextSource:
 
 @dataclass(frozen=True)
 class BuildContextFiles:
+    """Files a COPY reads: the build context (with its .dockerignore), or with ``image_root`` the
+    root of an earlier stage or image (``--from``), where symlinks resolve inside that root."""
+
     root: Path
     ignore: DockerIgnore
+    image_root: bool = False
 
     @classmethod
     def load(cls, root: Path) -> BuildContextFiles:
         if not root.is_dir():
             raise BuildError(f"build context {root} is not a directory")
         return cls(root=root, ignore=DockerIgnore.load(root))
+
+    @classmethod
+    def of_image_root(cls, root: Path) -> BuildContextFiles:
+        return cls(root=root, ignore=DockerIgnore.parse(""), image_root=True)
 
     def excluded(self, rel: str) -> bool:
         return bool(rel) and self.ignore.excludes(rel)
@@ -44,6 +53,10 @@ class BuildContextFiles:
         if _WILDCARD.search(cleaned):
             matches = [src for src in self._walk_all() if _match_path(cleaned, src.rel)]
             return sorted(matches, key=lambda s: s.rel)
+        if self.image_root:
+            # BuildKit follows symlinks in --from sources, the last one included.
+            path = resolve_in_root(self.root, cleaned)
+            return [ContextSource(path=path, rel=cleaned)] if os.path.lexists(path) else []
         path = self.root / cleaned
         if not os.path.lexists(path) or self.excluded(cleaned):
             return []

@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import shutil
 from pathlib import Path
 from typing import Mapping
 
-from executor.build.clock import Clock, utc_now
+from executor.build.args import global_arg_values, warn_unused_build_args
+from executor.build.clock import Clock, epoch, utc_now
 from executor.build.context import BuildContextFiles
 from executor.build.layers import LayerSpool
+from executor.build.mounts import MountEnvironment
 from executor.build.registries import RegistryClients
 from executor.build.root import check_root, ignore_list
 from executor.build.stage import StageEnvironment, build_stage
-from executor.dockerfile import Dockerfile, ShellLexer, parse_arg, parse_dockerfile
-from executor.errors import DockerfileError, UsageError
+from executor.contexts import fetch_context
+from executor.build.stages import BuiltStages, clean_root, make_expander, plan_stages
+from executor.dockerfile import Dockerfile, ShellLexer, parse_dockerfile
+from executor.errors import UsageError
 from executor.image import Image, serialize
 from executor.options import ExecutorOptions
-from executor.outputs import push_image, tarball_tags, write_tarball, write_text_atomically
+from executor.cache import step_cache
+from executor.outputs import check_before_build, write_outputs
 from executor.sandbox.runner import ChrootRunner, CommandRunner, HostRunner
 
 log = logging.getLogger("lamina")
@@ -34,21 +40,19 @@ def read_dockerfile(path: Path) -> Dockerfile:
     return parse_dockerfile(text, name=path.name)
 
 
-def global_arg_values(dockerfile: Dockerfile, build_args: Mapping[str, str]) -> dict[str, str | None]:
-    """The ARGs declared before the first FROM, each a --build-arg value or its default."""
-    values: dict[str, str | None] = {}
-    for instruction in dockerfile.global_args:
-        scope = {k: v for k, v in values.items() if v is not None}
-        for name, default in parse_arg(instruction.args, scope, escape=dockerfile.escape,
-                                       line=instruction.line, dockerfile=dockerfile.name):
-            values[name] = build_args.get(name, default)
-    return values
+def _declared_args(dockerfile: Dockerfile, stages: tuple[int, ...]) -> set[str]:
+    names = set()
+    for instruction in [*dockerfile.global_args,
+                        *(i for index in stages for i in dockerfile.stages[index].instructions)]:
+        if instruction.keyword == "ARG":
+            names.update(word.split("=", 1)[0] for word in instruction.words)
+    return names
 
 
 def _runner(options: ExecutorOptions) -> CommandRunner:
     if options.root.sandboxed:
         return ChrootRunner(root=options.root.root, scratch=options.root.kaniko_dir / "sandbox")
-    return HostRunner()
+    return HostRunner(scratch=options.root.kaniko_dir / "sandbox")
 
 
 def _finish_image(image: Image, options: ExecutorOptions, clock: Clock) -> Image:
@@ -61,11 +65,12 @@ def _finish_image(image: Image, options: ExecutorOptions, clock: Clock) -> Image
 def execute(options: ExecutorOptions, clock: Clock = utc_now, env: dict[str, str] | None = None) -> str:
     """Build the Dockerfile; push, write the tarball and digest files; return the image digest."""
     env = dict(os.environ) if env is None else env
-    dockerfile = read_dockerfile(options.source.dockerfile)
+    if options.snapshot.reproducible:
+        clock = epoch
     check_root(options.root)
-    if len(dockerfile.stages) > 1:
-        raise DockerfileError("multi-stage builds are not supported yet", line=dockerfile.stages[1].line,
-                              dockerfile=options.source.dockerfile.name)
+    # A remote context or Dockerfile URL lands under the kaniko dir, where the options point.
+    fetch_context(options.source.fetch, env)
+    dockerfile = read_dockerfile(options.source.dockerfile)
     files = BuildContextFiles.load(options.source.context)
     kaniko_dir = options.root.kaniko_dir
     kaniko_dir.mkdir(parents=True, exist_ok=True)
@@ -74,21 +79,37 @@ def execute(options: ExecutorOptions, clock: Clock = utc_now, env: dict[str, str
     stage_env = StageEnvironment(
         root=options.root.root, ignore=ignore_list(options.root), files=files, runner=_runner(options),
         clients=RegistryClients.create(options.registry, kaniko_dir, env),
-        spool=LayerSpool(kaniko_dir / "layers"), clock=clock,
+        spool=LayerSpool(kaniko_dir / "layers", options.snapshot), clock=clock,
         lexer=ShellLexer(dockerfile.escape), build_args=options.source.build_args,
-        global_args=global_args, dockerfile_name=options.source.dockerfile.name)
+        global_args=global_args, dockerfile_name=options.source.dockerfile.name,
+        mounts=MountEnvironment(caches=kaniko_dir / "caches", scratch=kaniko_dir / "mounts",
+                                secrets={s.id: s for s in options.source.secrets}, environ=env))
+    # --cache: the layer cache reaches its repository through the clients made above
+    stage_env = dataclasses.replace(stage_env, cache=step_cache(
+        options.cache, options.output.destinations, stage_env.clients))
+    plan = plan_stages(dockerfile, options.source.target, options.source.skip_unused_stages,
+                       make_expander(stage_env.lexer, global_args, dockerfile))
+    built = BuiltStages(dockerfile=dockerfile, store=kaniko_dir / "stages")
+    check_before_build(options.output, stage_env.clients)
     try:
-        image = build_stage(dockerfile.stages[-1], stage_env)
-        image = _finish_image(image, options, clock)
-        serialized = serialize(image, options.output.image_format)
-        if options.output.tar_path:
-            write_tarball(image, serialized, options.output.tar_path,
-                          tarball_tags(list(options.output.destinations)))
-        if options.output.destinations and not options.output.no_push:
-            push_image(image, serialized, list(options.output.destinations), stage_env.clients)
-        if options.output.digest_file:
-            write_text_atomically(options.output.digest_file, serialized.digest)
+        for position, index in enumerate(plan.order):
+            stage = dockerfile.stages[index]
+            if position:
+                clean_root(options.root.root, stage_env.ignore)
+            log.info("building stage %d%s", index, f" ({stage.name})" if stage.name else "")
+            built.images[index] = build_stage(stage, stage_env, built)
+            if index in plan.keep_files:
+                built.save_files(index, options.root.root, stage_env.ignore, options.root.sandboxed)
+        warn_unused_build_args(options.source.build_args, _declared_args(dockerfile, plan.order))
+        image = _finish_image(built.images[plan.target], options, clock)
+        # zstd layers have no Docker schema2 media type: such an image is OCI (as kaniko's).
+        image_format = "oci" if options.snapshot.compression == "zstd" else options.output.image_format
+        serialized = serialize(image, image_format)
+        write_outputs(image, serialized, options.output, stage_env.clients)
         log.info("built image %s", serialized.digest)
         return serialized.digest
     finally:
-        shutil.rmtree(kaniko_dir / "layers", ignore_errors=True)
+        for scratch in ("layers", "stages", "images"):
+            shutil.rmtree(kaniko_dir / scratch, ignore_errors=True)
+        if options.root.cleanup:  # failed or not, so the same container can build again
+            clean_root(options.root.root, stage_env.ignore)

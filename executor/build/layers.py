@@ -6,42 +6,52 @@ import logging
 import os
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from executor.image import DOCKER_LAYER_GZIP, FileLayer
-from snapshot.snapshotter import Changes, Snapshotter
+from executor.image import DOCKER_LAYER_GZIP, OCI_LAYER_ZSTD, FileLayer
+from executor.options import SnapshotOptions
+from snapshot.ignore import IgnoreList
 from snapshot.layer_writer import write_layer
+from snapshot.snapshotter import Changes, DigestHints, Snapshotter
 
 log = logging.getLogger("lamina")
+
+_MEDIA_TYPES = {"gzip": DOCKER_LAYER_GZIP, "zstd": OCI_LAYER_ZSTD}
 
 
 @dataclass(frozen=True)
 class LayerSpool:
-    """Where finished layers wait to be pushed: ``<kaniko-dir>/layers/<digest>``."""
+    """Where finished layers wait to be pushed: ``<kaniko-dir>/layers/<digest>``; and how the
+    root is snapshotted and layers written (``options``: mode, compression, reproducible)."""
 
     directory: Path
-    compression: str = "gzip"
-    level: int = 6
+    options: SnapshotOptions = field(default_factory=SnapshotOptions)
 
-    def take(self, snapshotter: Snapshotter) -> tuple[Changes, float]:
+    def snapshotter(self, root: Path, ignore: IgnoreList) -> Snapshotter:
+        return Snapshotter(root, ignore, mode=self.options.mode)
+
+    def take(self, snapshotter: Snapshotter, *, hints: DigestHints | None = None) -> tuple[Changes, float]:
         started = time.monotonic()
-        changes = snapshotter.take()
+        changes = snapshotter.take(hints=hints)
         return changes, time.monotonic() - started
 
     def write(self, root: Path, snapshotter: Snapshotter, changes: Changes) -> FileLayer:
         self.directory.mkdir(parents=True, exist_ok=True)
         fd, temp_name = tempfile.mkstemp(dir=self.directory, prefix=".partial-")
+        started = time.monotonic()
         try:
             with os.fdopen(fd, "wb") as out:
-                info = write_layer(root, changes, snapshotter.index, out, compression=self.compression,
-                                   level=self.level)
+                info = write_layer(root, changes, snapshotter.index, out,
+                                   compression=self.options.compression,
+                                   level=self.options.compression_level,
+                                   reproducible=self.options.reproducible)
             final = self.directory / info.digest.replace(":", "-")
             os.replace(temp_name, final)
         except BaseException:
             os.unlink(temp_name)
             raise
-        log.info("layer %s: %d changed, %d deleted, %d bytes", info.digest[:19], len(changes.changed),
-                 len(changes.deleted), info.size)
+        log.info("layer %s: %d changed, %d deleted, %d bytes in %.2fs", info.digest[:19],
+                 len(changes.changed), len(changes.deleted), info.size, time.monotonic() - started)
         return FileLayer(path=final, digest=info.digest, diff_id=info.diff_id, size=info.size,
-                         media_type=DOCKER_LAYER_GZIP)
+                         media_type=_MEDIA_TYPES[self.options.compression])

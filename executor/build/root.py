@@ -72,5 +72,9 @@ def ignore_list(options: RootOptions) -> IgnoreList:
         pass  # sandbox mode: the kaniko dir is outside the root already
     if not options.sandboxed:
         paths.extend(mount_points(options.root))
+        if (options.root / "busybox").is_dir():
+            # The debug executor image's shell (as kaniko's): it must survive the base image's
+            # extraction and --cleanup, and never land in the image built.
+            paths.append("busybox")
     paths.extend(p.strip("/") for p in options.ignore_paths if p.strip("/"))
     return IgnoreList(tuple(paths))

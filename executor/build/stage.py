@@ -12,16 +12,20 @@ from executor.build.base_image import load_base_image
 from executor.build.clock import Clock
 from executor.build.context import BuildContextFiles
 from executor.build.layers import LayerSpool
+from executor.build.mounts import MountEnvironment
 from executor.build.registries import RegistryClients
+from executor.cache import StepCache
 from executor.commands import StageState, StepContext, command_for
-from executor.dockerfile import ShellLexer, Stage
+from executor.build.stages import BuiltStages, FromSources
+from executor.dockerfile import Instruction, ShellLexer, Stage, parse_instruction
 from executor.errors import BuildError, DockerfileError
 from executor.image import Image
 from executor.sandbox.runner import CommandRunner
 from snapshot.errors import SnapshotError
+from snapshot.compression import ReadAhead
 from snapshot.extract import extract_layer, open_layer_stream
 from snapshot.ignore import IgnoreList
-from snapshot.snapshotter import Snapshotter
+from snapshot.snapshotter import DigestHints, Snapshotter
 
 log = logging.getLogger("lamina")
 
@@ -41,40 +45,69 @@ class StageEnvironment:
     build_args: Mapping[str, str]
     global_args: Mapping[str, str | None]
     dockerfile_name: str = "Dockerfile"
+    mounts: MountEnvironment | None = None  # RUN --mount secrets and caches
+    cache: StepCache | None = None  # --cache: layers of earlier builds, by step key
 
 
-def extract_image(image: Image, root: Path, ignore: IgnoreList) -> None:
+def extract_image(image: Image, root: Path, ignore: IgnoreList, *, hints: DigestHints | None = None) -> None:
+    """Apply the image's layers over ``root``. Each layer is downloaded, verified and decompressed
+    on a reader thread while this one writes files; ``hints`` collects the written files' digests
+    for the snapshot baseline."""
     for number, layer in enumerate(image.layers, 1):
         started = time.monotonic()
         try:
-            with layer.open() as compressed, open_layer_stream(compressed) as stream:
-                extract_layer(stream, root, ignore)
+            with layer.open() as compressed, ReadAhead(open_layer_stream(compressed)) as stream:
+                extract_layer(stream, root, ignore, hints=hints)
         except SnapshotError as error:
             raise BuildError(f"base image layer {layer.digest}: {error}") from None
         log.info("extracted base layer %d/%d %s in %.2fs", number, len(image.layers),
                  layer.digest[:19], time.monotonic() - started)
 
 
-def build_stage(stage: Stage, env: StageEnvironment) -> Image:
+def build_stage(stage: Stage, env: StageEnvironment, built: BuiltStages) -> Image:
     base_name = _expand_base(stage, env)
-    log.info("FROM %s", base_name)
-    image = load_base_image(base_name, env.clients)
-    extract_image(image, env.root, env.ignore)
-    snapshotter = Snapshotter(env.root, env.ignore)
-    started = time.monotonic()
-    snapshotter.take()
-    log.info("initial snapshot in %.2fs", time.monotonic() - started)
+    base_stage = built.stage_for(base_name, stage.index)
+    if base_stage is not None:
+        log.info("FROM %s (stage %d)", base_name, base_stage.index)
+        image = built.images[base_stage.index]
+    else:
+        log.info("FROM %s", base_name)
+        image = load_base_image(base_name, env.clients)
+    hints: DigestHints = {}
+    extract_image(image, env.root, env.ignore, hints=hints)
+    image, instructions = _with_onbuild_triggers(image, stage, env)
+    snapshotter = env.spool.snapshotter(env.root, env.ignore)
+    _, seconds = env.spool.take(snapshotter, hints=hints)
+    del hints  # a few MB per 100,000 files, needed no more
+    log.info("initial snapshot in %.2fs", seconds)
     state = StageState(run_config=image.run_config, build_args=env.build_args,
                        global_args=env.global_args)
+    from_sources = FromSources(
+        built=built, current=stage.index, load_image=lambda ref: load_base_image(ref, env.clients),
+        extract=lambda img, root: extract_image(img, root, IgnoreList(())),
+        images_dir=env.spool.directory.parent / "images")
     ctx = StepContext(root=env.root, files=env.files, runner=env.runner, state=state,
-                      lexer=env.lexer, dockerfile_name=env.dockerfile_name)
-    for instruction in stage.instructions:
+                      lexer=env.lexer, dockerfile_name=env.dockerfile_name, from_sources=from_sources,
+                      mounts=env.mounts)
+    cache_key = env.cache.base(image) if env.cache else ""
+    for instruction in instructions:
         command = command_for(instruction)
         log.info("%s", command.created_by())
+        if env.cache is not None:  # the key is of the state before the step
+            cache_key = env.cache.key(cache_key, command, ctx)
+            cacheable = env.cache.cacheable(command)
+            cached = env.cache.lookup(cache_key) if cacheable else None
+            if cached is not None:
+                # RUN/COPY change no config: the cached layer is the whole effect of the step
+                extract_image(Image(config={}, layers=(cached,)), env.root, env.ignore)
+                env.spool.take(snapshotter)  # the index absorbs the cached files
+                image = image.with_layer(cached, {"created": env.clock(),
+                                                  "created_by": command.created_by()})
+                continue
         command.execute(ctx)
         image = image.with_run_config(state.run_config).with_config_values(**state.image_values)
         history = {"created": env.clock(), "created_by": command.created_by()}
-        if not command.changes_files:
+        if not command.changes_files or env.spool.options.single_snapshot:
             image = image.with_layer(None, history)
             continue
         changes, seconds = env.spool.take(snapshotter)
@@ -83,8 +116,38 @@ def build_stage(stage: Stage, env: StageEnvironment) -> Image:
             log.info("no files changed, no layer")
             image = image.with_layer(None, history)
             continue
-        image = image.with_layer(env.spool.write(env.root, snapshotter, changes), history)
+        layer = env.spool.write(env.root, snapshotter, changes)
+        if env.cache is not None and cacheable:
+            env.cache.store(cache_key, layer)
+        image = image.with_layer(layer, history)
+    if env.spool.options.single_snapshot:
+        image = _single_snapshot(image, snapshotter, env)
     return image
+
+
+def _single_snapshot(image: Image, snapshotter: Snapshotter, env: StageEnvironment) -> Image:
+    """--single-snapshot: every instruction ran without a snapshot; one layer holds all of it."""
+    changes, seconds = env.spool.take(snapshotter)
+    log.info("single snapshot of the stage in %.2fs", seconds)
+    if not changes:
+        return image
+    return image.with_layer(env.spool.write(env.root, snapshotter, changes),
+                            {"created": env.clock(), "created_by": "lamina --single-snapshot"})
+
+
+def _with_onbuild_triggers(image: Image, stage: Stage, env: StageEnvironment
+                           ) -> tuple[Image, list[Instruction]]:
+    """A base's ONBUILD triggers run first, as if written right after FROM; the new image does not
+    inherit them (Docker's rule)."""
+    run_config = image.run_config
+    triggers = run_config.pop("OnBuild", None) or []
+    if not triggers:
+        return image, list(stage.instructions)
+    parsed = [parse_instruction(trigger, line=stage.line, escape=env.lexer.escape,
+                                dockerfile=env.dockerfile_name) for trigger in triggers]
+    for trigger in parsed:
+        log.info("running ONBUILD trigger from the base image: %s", trigger.original)
+    return image.with_run_config(run_config), [*parsed, *stage.instructions]
 
 
 def _expand_base(stage: Stage, env: StageEnvironment) -> str:

@@ -13,6 +13,7 @@ class Identity:
     uid: int
     gid: int
     groups: tuple[int, ...] = ()
+    home: str = "/"  # from /etc/passwd; runc's default HOME for RUN
 
 
 def _read_table(path: Path) -> list[list[str]]:
@@ -35,12 +36,12 @@ class UserDatabase:
     def _group(self) -> list[list[str]]:
         return [row for row in _read_table(self.root / "etc/group") if len(row) >= 3]
 
-    def lookup_user(self, name: str) -> tuple[int, int, str] | None:
-        """(uid, primary gid, name) for a user name or numeric uid found in /etc/passwd."""
+    def lookup_user(self, name: str) -> tuple[int, int, str, str] | None:
+        """(uid, primary gid, name, home) for a user name or numeric uid found in /etc/passwd."""
         for row in self._passwd():
             if row[0] == name or (name.isdigit() and row[2] == name):
                 try:
-                    return int(row[2]), int(row[3]), row[0]
+                    return int(row[2]), int(row[3]), row[0], (row[5] if len(row) > 5 and row[5] else "/")
                 except ValueError:
                     continue
         return None
@@ -71,20 +72,24 @@ class UserDatabase:
         """``user``, ``uid``, ``user:group`` or ``uid:gid`` as a RUN or COPY --chown would use it.
 
         As runc does: a known user gets its primary group and memberships; a numeric uid absent
-        from /etc/passwd runs with gid 0; an unknown name is an error.
+        from /etc/passwd runs with gid 0; an unknown name is an error. The supplementary groups
+        are the memberships plus the primary group, or only the group named after the colon.
         """
         user, _, group = spec.partition(":")
-        found = self.lookup_user(user) if user else (0, 0, "root")
+        found = self.lookup_user(user or "0")
         if found is None:
-            if not user.isdigit():
+            if user and not user.isdigit():
                 raise BuildError(f"{purpose} {spec!r}: no user {user!r} in the image's /etc/passwd")
-            uid, gid, name = int(user), 0, None
+            uid, gid, name, home = int(user or 0), 0, None, ("/root" if not user or user == "0" else "/")
         else:
-            uid, gid, name = found
-        groups: tuple[int, ...] = self.supplementary_groups(name) if name and not group else ()
+            uid, gid, name, home = found
         if group:
             resolved = self.lookup_group(group)
             if resolved is None:
                 raise BuildError(f"{purpose} {spec!r}: no group {group!r} in the image's /etc/group")
             gid = resolved
-        return Identity(uid=uid, gid=gid, groups=groups)
+            groups: tuple[int, ...] = (gid,)
+        else:
+            members = self.supplementary_groups(name) if name else ()
+            groups = tuple(sorted({*members, gid}))
+        return Identity(uid=uid, gid=gid, groups=groups, home=home)

@@ -1,20 +1,28 @@
-"""ADD: COPY, plus local tar archives unpacked into the destination."""
+"""ADD: COPY, plus local tar archives unpacked into the destination and files downloaded from
+http(s) URLs (``--checksum`` verified)."""
 
 from __future__ import annotations
 
 import bz2
 import gzip
 import lzma
+import logging
 import tarfile
 from pathlib import Path
 from typing import BinaryIO
+
+import requests
 
 from executor.build.context import ContextSource
 from executor.commands.base import StepContext
 from executor.commands.copy import CopyCommand
 from executor.commands.copying import CopyEngine
+from executor.commands.remote_source import Checksum, DownloadError, download, is_url
+from executor.dockerfile import Instruction
 from snapshot.extract import extract_layer
 from snapshot.ignore import IgnoreList
+
+log = logging.getLogger("lamina")
 
 _MAGIC = ((b"\x1f\x8b", gzip.open), (b"BZh", bz2.open), (b"\xfd7zXZ\x00", lzma.open))
 
@@ -42,13 +50,47 @@ def _open_archive(path: Path) -> BinaryIO | None:
 class AddCommand(CopyCommand):
     keyword = "ADD"
 
+    def __init__(self, instruction: Instruction) -> None:
+        super().__init__(instruction)
+        self._downloaded: set[Path] = set()
+        self._checksum: Checksum | None = None
+        self._session = requests.Session()  # one connection pool for every URL of this ADD
+
     def execute(self, ctx: StepContext) -> None:
-        for word in self.instruction.json or self.instruction.args.split():
-            if "://" in word and not word.startswith("-"):
-                raise self.error(ctx, "ADD from a URL is not supported yet")
-        self.copy(ctx, file_hook=self._unpack_archive)
+        if self.instruction.flag_is_true("keep-git-dir"):
+            raise self.error(ctx, "ADD --keep-git-dir is not supported: lamina does not add git repositories")
+        self._checksum = self._parse_checksum(ctx)
+        with self._session:
+            self.copy(ctx, file_hook=self._unpack_archive)
+
+    def _parse_checksum(self, ctx: StepContext) -> Checksum | None:
+        value = self.instruction.flag("checksum")
+        if value is None:
+            return None
+        sources = [self.expand(ctx, word) for word in self.instruction.words[:-1]]
+        if len(sources) != 1 or not is_url(sources[0]):
+            raise self.error(ctx, "ADD --checksum needs exactly one source, an http(s) URL")
+        try:
+            return Checksum.parse(self.expand(ctx, value))
+        except ValueError as error:
+            raise self.error(ctx, f"ADD --checksum: {error}") from None
+
+    def inline_source(self, ctx: StepContext, raw: str, word: str, directory: Path) -> ContextSource | None:
+        if not is_url(word):
+            if "://" in word or word.startswith("git@"):
+                raise self.error(ctx, f"ADD {word}: only http:// and https:// URLs are supported")
+            return super().inline_source(ctx, raw, word, directory)
+        log.info("ADD: downloading %s", word)
+        try:
+            path = download(self._session, word, directory, self._checksum)
+        except DownloadError as error:
+            raise self.error(ctx, f"ADD failed: {error}") from None
+        self._downloaded.add(path)
+        return ContextSource(path=path, rel=path.name)
 
     def _unpack_archive(self, source: ContextSource, dest: str, engine: CopyEngine) -> bool:
+        if source.path in self._downloaded:
+            return False  # Docker never unpacks a downloaded archive
         archive = _open_archive(source.path)
         if archive is None:
             return False

@@ -8,7 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Mapping
 
+from executor.build.args import PROXY_ARGS
 from executor.build.context import BuildContextFiles
+from executor.build.mounts import MountEnvironment
+from executor.build.stages import FromSources
 from executor.build.users import UserDatabase
 from executor.dockerfile import Instruction, ShellLexer
 from executor.errors import DockerfileError
@@ -42,7 +45,9 @@ class StageState:
         self.run_config["Env"] = [f"{k}={v}" for k, v in env.items()]
 
     def arg_values(self) -> dict[str, str]:
-        return {k: v for k, v in self.args.items() if v is not None}
+        """Declared ARGs with a value, and the predefined proxy ARGs given as --build-arg."""
+        proxies = {k: v for k, v in self.build_args.items() if k in PROXY_ARGS}
+        return {**proxies, **{k: v for k, v in self.args.items() if v is not None}}
 
     def expansion_env(self) -> dict[str, str]:
         """Variables for ``$VAR`` substitution: declared ARGs, overridden by ENV, as Docker does."""
@@ -65,6 +70,8 @@ class StepContext:
     state: StageState
     lexer: ShellLexer
     dockerfile_name: str = "Dockerfile"
+    from_sources: FromSources | None = None  # COPY --from / RUN --mount from=
+    mounts: MountEnvironment | None = None  # RUN --mount: secrets, the cache store, scratch space
 
     @property
     def users(self) -> UserDatabase:
@@ -85,7 +92,11 @@ class Command(ABC):
         """Apply the instruction to ``ctx.state`` and, for file commands, to ``ctx.root``."""
 
     def created_by(self) -> str:
-        """The history entry's ``created_by``, as kaniko writes it."""
+        """The history entry's ``created_by``, as kaniko writes it; with heredocs, the instruction as
+        written, bodies and terminators included (the script BuildKit hands to the shell)."""
+        if self.instruction.heredocs:
+            return self.instruction.original.strip() + "".join(
+                f"\n{doc.content}{doc.name}" for doc in self.instruction.heredocs)
         return " ".join(self.instruction.original.split()) if "\n" in self.instruction.original \
             else self.instruction.original.strip()
 

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import posixpath
+import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
-from executor.build.context import ContextSource
+from executor.build.context import BuildContextFiles, ContextSource
+from executor.build.stages import global_scope
 from executor.commands.base import Command, StepContext
+from executor.build.rootfs import resolve_in_root
+from executor.commands.copy_sources import Excludes, HeredocFiles, ParentsPattern
 from executor.commands.copying import CopyEngine, CopyOwnership, destination, target_for_file
 from executor.dockerfile import parse_chmod
-from executor.errors import BuildError
+from executor.errors import BuildError, LaminaError
 
 # Handles a file source specially (ADD's archive extraction); returns True when it did.
 FileHook = Callable[[ContextSource, str, CopyEngine], bool]
@@ -40,42 +45,110 @@ class CopyCommand(Command):
         if flags.get("chmod"):
             chmod = parse_chmod(self.expand(ctx, flags["chmod"][-1]), line=self.instruction.line,
                                 dockerfile=ctx.dockerfile_name)
-        return CopyOwnership(identity=identity, chmod=chmod)
+        return CopyOwnership(identity=identity, chmod=chmod,
+                             keep_source_owner=bool(self.instruction.flags.get("from")))
 
     def execute(self, ctx: StepContext) -> None:
-        if self.instruction.flags.get("from"):
-            raise self.error(ctx, "COPY --from is not supported yet")
         self.copy(ctx, file_hook=None)
 
+    def source_files(self, ctx: StepContext) -> BuildContextFiles:
+        """The build context, or with ``--from`` an earlier stage's or an image's files."""
+        if not self.instruction.flags.get("from"):
+            return ctx.files
+        # BuildKit expands --from with the global ARGs (those before the first FROM) only.
+        ref = ctx.lexer.process_word(self.instruction.flags["from"][-1], global_scope(ctx.state.global_args),
+                                     line=self.instruction.line, dockerfile=ctx.dockerfile_name)
+        if ctx.from_sources is None:
+            raise self.error(ctx, f"--from={ref}: no stages or images available here")
+        try:
+            return BuildContextFiles.of_image_root(ctx.from_sources.root_for(ref))
+        except LaminaError as error:
+            raise self.error(ctx, f"--from={ref}: {error}") from None
+
     def copy(self, ctx: StepContext, file_hook: FileHook | None) -> None:
+        scratch = None
+        if ctx.mounts is not None:  # in the kaniko dir, which is never snapshotted
+            ctx.mounts.scratch.mkdir(parents=True, exist_ok=True)
+            scratch = ctx.mounts.scratch
+        with tempfile.TemporaryDirectory(dir=scratch, prefix="sources-") as inline:
+            self._copy_sources(ctx, file_hook, Path(inline))
+
+    def inline_source(self, ctx: StepContext, raw: str, word: str, directory: Path) -> ContextSource | None:
+        """A source that is not a context path, made into a file in ``directory``: a heredoc here,
+        also a URL for ADD. None for an ordinary source (``raw`` as written, ``word`` expanded)."""
+        if not self.instruction.heredocs:
+            return None
+        return HeredocFiles(self.instruction, directory, lambda body: self._expand_heredoc(ctx, body)).source(raw)
+
+    def _expand_heredoc(self, ctx: StepContext, body: str) -> str:
+        lexer = replace(ctx.lexer, escape="\\", skip_process_quotes=True)
+        return lexer.process_word(body, ctx.state.expansion_env(), line=self.instruction.line,
+                                  dockerfile=ctx.dockerfile_name)
+
+    def _copy_sources(self, ctx: StepContext, file_hook: FileHook | None, inline_dir: Path) -> None:
         patterns, dest_word = self.arguments(ctx)
-        sources: list[ContextSource] = []
-        for pattern in patterns:
-            found = ctx.files.sources(pattern)
+        files = self.source_files(ctx)
+        parents = self.instruction.flag_is_true("parents")
+        excludes = Excludes.of([self.expand(ctx, p) for p in self.instruction.flag_values("exclude")])
+        # Each source with the path --parents keeps below the destination ("" without --parents).
+        sources: list[tuple[ContextSource, str]] = []
+        for raw, pattern in zip(self.instruction.words[:-1], patterns):
+            inline = self.inline_source(ctx, raw, pattern, inline_dir)
+            if inline is not None:
+                sources.append((inline, ""))
+                continue
+            spec = ParentsPattern.parse(pattern) if parents else None
+            found = files.sources(spec.pattern if spec else pattern)
             if not found:
-                raise self.error(ctx, f"{self.keyword} failed: {pattern!r} not found in the build "
-                                      "context or excluded by .dockerignore")
-            sources.extend(found)
+                where = ("the build context or excluded by .dockerignore" if files is ctx.files
+                         else f"--from={self.instruction.flags['from'][-1]}")
+                raise self.error(ctx, f"{self.keyword} failed: {pattern!r} not found in {where}")
+            sources.extend((source, spec.kept_path(source) if spec else "")
+                           for source in found if not excludes.source_excluded(source))
         workdir = ctx.state.run_config.get("WorkingDir") or "/"
         try:
-            dest, dest_is_dir = destination(workdir, dest_word, len(sources))
+            dest, dest_is_dir = destination(workdir, dest_word, 1 if parents else len(sources))
         except ValueError as error:
             raise self.error(ctx, str(error)) from None
         engine = CopyEngine(ctx.root, self.ownership(ctx))
         try:
-            for source in sources:
-                self._copy_one(ctx, engine, source, dest, dest_is_dir, file_hook)
+            for source, kept in sources:
+                if parents:
+                    # --parents: the destination is a directory holding each source's kept path.
+                    below = self._kept_parents(ctx, files, engine, source, kept, dest)
+                    self._copy_one(ctx, files, engine, source, below, True, file_hook, excludes)
+                else:
+                    self._copy_one(ctx, files, engine, source, dest, dest_is_dir, file_hook, excludes)
             engine.finish()
         except (BuildError, OSError) as error:
             raise self.error(ctx, f"{self.keyword} failed: {error}") from None
 
-    def _copy_one(self, ctx: StepContext, engine: CopyEngine, source: ContextSource, dest: str,
-                  dest_is_dir: bool, file_hook: FileHook | None) -> None:
+    def _kept_parents(self, ctx: StepContext, files: BuildContextFiles, engine: CopyEngine,
+                      source: ContextSource, kept: str, dest: str) -> str:
+        """Recreate the directories of ``kept`` below ``dest`` with their source's metadata (as
+        BuildKit copies them); return the image directory the source itself goes to or into."""
+        kept_dirs = kept if source.path.is_dir() else posixpath.dirname(kept)
+        base = source.rel[: len(source.rel) - len(kept)].rstrip("/")
+        engine.parents(dest)
+        done = ""
+        for part in [p for p in kept_dirs.split("/") if p]:
+            done = f"{done}/{part}" if done else part
+            target = resolve_in_root(ctx.root, f"{dest}/{done}")
+            if not target.exists():
+                engine.copy_entry(files.root / (f"{base}/{done}" if base else done), target, follow=True)
+        return f"{dest}/{kept_dirs}".rstrip("/") if kept_dirs else dest
+
+    def _copy_one(self, ctx: StepContext, files: BuildContextFiles, engine: CopyEngine,
+                  source: ContextSource, dest: str, dest_is_dir: bool, file_hook: FileHook | None,
+                  excludes: Excludes | None = None) -> None:
         if source.path.is_dir():
             # A directory's contents are copied, not the directory itself.
             target_dir = engine.parents(dest)
             engine.copy_entry(source.path, target_dir, follow=True)
-            engine.copy_tree_contents(list(ctx.files.children(source)), source, target_dir)
+            children = list(files.children(source))
+            if excludes is not None:
+                children = excludes.children(children, source)
+            engine.copy_tree_contents(children, source, target_dir)
             return
         if file_hook is not None and file_hook(source, dest, engine):
             return

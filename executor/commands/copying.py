@@ -16,8 +16,14 @@ from executor.errors import BuildError
 
 @dataclass(frozen=True)
 class CopyOwnership:
-    identity: Identity | None  # None: root, as Docker copies files
+    identity: Identity | None  # None: root for context files, the source's owner for --from
     chmod: int | None
+    keep_source_owner: bool = False  # COPY --from without --chown keeps uid/gid (BuildKit, buildah)
+
+    def owner_of(self, st: os.stat_result) -> tuple[int, int]:
+        if self.identity is None and self.keep_source_owner:
+            return st.st_uid, st.st_gid
+        return self.uid, self.gid
 
     @property
     def uid(self) -> int:
@@ -39,7 +45,7 @@ def destination(workdir: str, dest: str, source_count: int) -> tuple[str, bool]:
 
 
 def _apply_metadata(path: Path, st: os.stat_result, owner: CopyOwnership, *, is_dir: bool) -> None:
-    os.chown(path, owner.uid, owner.gid, follow_symlinks=False)
+    os.chown(path, *owner.owner_of(st), follow_symlinks=False)
     if not stat.S_ISLNK(st.st_mode):
         mode = owner.chmod if owner.chmod is not None else stat.S_IMODE(st.st_mode)
         os.chmod(path, mode)
@@ -103,10 +109,8 @@ class CopyEngine:
 
     def copy_tree_contents(self, children: list[ContextSource], source_root: ContextSource,
                            target_dir: Path) -> None:
-        prefix = source_root.rel + "/" if source_root.rel else ""
         for child in children:
-            rel = child.rel[len(prefix):]
-            target = target_dir / rel
+            target = target_dir / os.path.relpath(child.path, source_root.path)
             if not target.parent.exists():
                 target.parent.mkdir(parents=True)
             self.copy_entry(child.path, target)

@@ -13,11 +13,12 @@ import difflib
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from executor.dockerfile.errors import DockerfileError
 from executor.dockerfile.flags import extract_flag_words, parse_flags
 from executor.dockerfile.healthcheck import validate_healthcheck
+from executor.dockerfile.heredoc import HEREDOC_KEYWORDS, Heredoc, heredoc_markers
 from executor.dockerfile.keyvalue import split_arg_pairs, split_key_values, split_words
 from executor.dockerfile.lines import Directives, LogicalLine, SourceLines, logical_lines, read_directives
 
@@ -50,6 +51,7 @@ class Instruction:
     ADD/COPY/VOLUME/EXPOSE/FROM the whitespace-split shell form, for ARG the quote-aware words, for
     ENV/LABEL the flattened raw key/value pairs, for HEALTHCHECK the type then its command, for
     ONBUILD the trigger's keyword and words, else ``[args]``. ``trigger`` is ONBUILD's instruction.
+    ``heredocs`` hold the bodies read after the line; ``end_line`` is then the last terminator's line.
     """
 
     keyword: str
@@ -61,6 +63,7 @@ class Instruction:
     json: list[str] | None
     words: list[str] = field(default_factory=list)
     trigger: Instruction | None = None
+    heredocs: tuple[Heredoc, ...] = ()  # RUN/COPY/ADD ``<<EOF`` bodies, in the order announced
 
     @property
     def is_exec_form(self) -> bool:
@@ -124,11 +127,38 @@ def parse_dockerfile(text: str, name: str = "Dockerfile") -> Dockerfile:
     directives = read_directives(lines, name)
     instructions: list[Instruction] = []
     for logical in logical_lines(lines, directives.escape):
-        instructions.append(_parse_logical(logical, directives.escape, name))
-        # Heredocs (RUN <<EOF) go here: read their bodies from ``lines`` before the next instruction.
+        instruction = _parse_logical(logical, directives.escape, name)
+        instructions.append(_read_heredocs(instruction, lines, name))
     if not instructions:
         raise DockerfileError("file with no instructions", max(1, lines.line_count), name)
     return _assemble(instructions, directives, name)
+
+
+def _read_heredocs(instruction: Instruction, lines: SourceLines, dockerfile: str) -> Instruction:
+    """Take the bodies of the heredocs ``instruction`` announces from the lines that follow it."""
+    target = instruction.trigger or instruction  # ONBUILD RUN <<EOF reads its body too
+    if target.keyword not in HEREDOC_KEYWORDS or target.json is not None:
+        return instruction
+    markers = heredoc_markers(instruction.original)
+    if not markers:
+        return instruction
+    docs = []
+    for marker in markers:
+        body: list[str] = []
+        while True:
+            if lines.at_end():
+                raise DockerfileError(f"unterminated heredoc <<{marker.name}: no line {marker.name!r} "
+                                      "before the end of the file", instruction.line, dockerfile)
+            raw = lines.next_line()
+            candidate = raw.lstrip("\t") if marker.chomp else raw
+            if candidate == marker.name:
+                break
+            body.append(raw + "\n")
+        docs.append(replace(marker, content="".join(body)))
+    if instruction.trigger is not None:
+        trigger = replace(instruction.trigger, heredocs=tuple(docs), end_line=lines.current_line)
+        return replace(instruction, trigger=trigger, heredocs=tuple(docs), end_line=lines.current_line)
+    return replace(instruction, heredocs=tuple(docs), end_line=lines.current_line)
 
 
 def parse_instruction(

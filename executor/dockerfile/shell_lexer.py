@@ -40,13 +40,16 @@ class ShellLexer:
 
     ``raw_quotes`` keeps quote characters in the output, ``raw_escapes`` keeps escape characters and
     ``skip_unset_env`` leaves references to unset variables as written: BuildKit uses these three to
-    recognise heredoc markers; ordinary expansion leaves them off.
+    recognise heredoc markers; ordinary expansion leaves them off. ``skip_process_quotes`` treats
+    quotes as plain characters (BuildKit's ``SkipProcessQuotes``, used to expand the body of an
+    unquoted ``COPY <<EOF`` heredoc, where ``'$X'`` is still expanded and the quotes stay).
     """
 
     escape: str = "\\"
     raw_quotes: bool = False
     raw_escapes: bool = False
     skip_unset_env: bool = False
+    skip_process_quotes: bool = False
 
     def __post_init__(self) -> None:
         if self.escape not in ("\\", "`"):
@@ -159,6 +162,9 @@ class _ShellWord:
                 expanded = self.process_dollar()
                 result.append(expanded)
                 words.add_string(expanded)
+            elif ch in ("'", '"') and self.lexer.skip_process_quotes:
+                words.add_raw_char(self.next())
+                result.append(ch)
             elif ch == "'":
                 quoted = self.process_single_quote()
                 result.append(quoted)

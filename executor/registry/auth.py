@@ -149,8 +149,21 @@ def token_request(challenge: Challenge, credentials: Credentials | None,
     return TokenRequest("GET", challenge.realm, params=tuple(params), authorization=auth)
 
 
+# The token spec's default lifetime when the realm does not say (``expires_in`` absent).
+DEFAULT_TOKEN_LIFETIME = 60.0
+
+
 def authorization_from_token_response(body: bytes, registry: str) -> str:
     """``Bearer <token>`` from the realm's JSON answer (``token`` or ``access_token``)."""
+    return _parse_token_response(body, registry)[0]
+
+
+def token_from_response(body: bytes, registry: str) -> tuple[str, float]:
+    """``(Bearer <token>, lifetime in seconds)``; the lifetime is ``expires_in`` or 60 s."""
+    return _parse_token_response(body, registry)
+
+
+def _parse_token_response(body: bytes, registry: str) -> tuple[str, float]:
     try:
         document = json.loads(body)
     except (ValueError, UnicodeDecodeError) as e:
@@ -162,7 +175,10 @@ def authorization_from_token_response(body: bytes, registry: str) -> str:
     if not isinstance(token, str) or not token:
         raise AuthenticationError(f"token server for {registry} answered without a token",
                                   action=f"authenticate to {registry}")
-    return f"Bearer {token}"
+    lifetime = document.get("expires_in")
+    if isinstance(lifetime, bool) or not isinstance(lifetime, (int, float)) or lifetime <= 0:
+        lifetime = DEFAULT_TOKEN_LIFETIME
+    return f"Bearer {token}", float(lifetime)
 
 
 class _Scanner:

@@ -5,14 +5,15 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import time
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator, Mapping, Sequence
 from urllib.parse import quote, urljoin
 
 import requests
 
-from .auth import (PULL, PUSH, Challenge, Scope, TokenRequest, authorization_from_token_response,
-                   basic_authorization, parse_challenges, pick_challenge, repository_scope,
+from .auth import (PULL, PUSH, Challenge, Scope, TokenRequest, basic_authorization,
+                   parse_challenges, pick_challenge, repository_scope, token_from_response,
                    token_request)
 from .credentials import CredentialSource, Credentials
 from .errors import (BlobNotFound, DigestMismatch, ManifestNotFound, NotFoundError,
@@ -21,7 +22,7 @@ from .errors import (BlobNotFound, DigestMismatch, ManifestNotFound, NotFoundErr
 from .manifest import (MANIFEST_ACCEPT, Manifest, ManifestIndex, Platform, parse_manifest,
                        sha256_digest)
 from .streams import (ReopeningBody, VerifyingReader, describe_network_error, digest_of,
-                      read_bounded)
+                      read_bounded, skip_to)
 from .transport import TLSOptions, make_session
 
 MAX_MANIFEST_SIZE = 8 * 1024 * 1024
@@ -29,6 +30,13 @@ MAX_TOKEN_RESPONSE = 1024 * 1024
 # Codes a registry answers when an upload session was consumed by a half-done attempt.
 _STALE_UPLOAD_CODES = frozenset({"BLOB_UPLOAD_UNKNOWN", "BLOB_UPLOAD_INVALID"})
 _DEFAULT_TIMEOUT = (30.0, 300.0)  # (connect, read) seconds
+# Blobs larger than this go up in PATCH chunks of this size: one failed chunk then costs a
+# chunk, and proxies that cap request bodies (commonly at a few hundred MiB) are not hit.
+DEFAULT_CHUNK_SIZE = 64 * 1024 * 1024
+# Statuses with which a registry refuses a monolithic PUT of the whole body (it wants PATCHes).
+_MONOLITHIC_REFUSED = frozenset({405, 413, 501})
+# Refresh a token this long before the realm said it expires (clock skew, slow requests).
+_TOKEN_MARGIN = 30.0
 
 _log = logging.getLogger(__name__)
 
@@ -43,8 +51,10 @@ class RegistryClient:
 
     def __init__(self, registry: str, *, credentials: CredentialSource | None = None,
                  insecure: bool = False, skip_tls_verify: bool = False,
-                 ca_bundle: Path | None = None, retries: int = 3, push: bool = False,
-                 timeout: tuple[float, float] = _DEFAULT_TIMEOUT) -> None:
+                 ca_bundle: Path | None = None, client_cert: tuple[Path, Path] | None = None,
+                 retries: int = 3, push: bool = False,
+                 timeout: tuple[float, float] = _DEFAULT_TIMEOUT,
+                 chunk_size: int = DEFAULT_CHUNK_SIZE) -> None:
         self.registry = registry
         self._credential_source = credentials
         self._credentials: Credentials | None = None
@@ -52,16 +62,20 @@ class RegistryClient:
         self._retries = retries
         self._push = push
         self._timeout = timeout
+        self._chunk_size = chunk_size
         self._schemes = ("https", "http") if insecure or is_loopback(registry) else ("https",)
         try:
             self._session = make_session(TLSOptions(skip_verify=skip_tls_verify,
-                                                    ca_bundle=ca_bundle), retries)
+                                                    ca_bundle=ca_bundle,
+                                                    client_cert=client_cert), retries)
         except (OSError, ValueError) as e:
-            raise TLSVerificationFailed(f"cannot load CA bundle {ca_bundle}: {e}",
+            raise TLSVerificationFailed(f"cannot load CA bundle {ca_bundle} or client "
+                                        f"certificate {client_cert}: {e}",
                                         action=f"connect to {registry}") from e
         self._base: str | None = None
         self._challenge: Challenge | None = None
-        self._tokens: dict[frozenset[Scope], str] = {}
+        # scopes -> (Authorization header, monotonic time after which to fetch a new one)
+        self._tokens: dict[frozenset[Scope], tuple[str, float]] = {}
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -174,7 +188,19 @@ class RegistryClient:
         # the Authorization header whenever the host, port or scheme changes.
         response = self._request("GET", f"/v2/{repository}/blobs/{digest}", action=where,
                                  scopes=self._scopes(repository), not_found=BlobNotFound)
-        reader = io.BufferedReader(VerifyingReader(response, digest, size, where),
+
+        def resume(offset: int) -> requests.Response:
+            # A connection cut mid-blob: ask for the rest (registries serve Range on blobs);
+            # a server that ignores Range answers 200 and the skipped prefix is read away.
+            again = self._request("GET", f"/v2/{repository}/blobs/{digest}", action=where,
+                                  scopes=self._scopes(repository), not_found=BlobNotFound,
+                                  headers={"Range": f"bytes={offset}-"}, ok=(200, 206))
+            if again.status_code == 200:
+                skip_to(again, offset, where)
+            return again
+
+        reader = io.BufferedReader(VerifyingReader(response, digest, size, where,
+                                                   resume=resume, resumes=self._retries),
                                    buffer_size=1024 * 1024)
         try:
             yield reader  # type: ignore[misc]  # BufferedReader is a BinaryIO
@@ -182,7 +208,6 @@ class RegistryClient:
                 pass
         finally:
             reader.close()
-            response.close()
 
     def get_blob_bytes(self, repository: str, digest: str, max_size: int) -> bytes:
         """A small blob (an image config) in memory, verified; refuses blobs over ``max_size``."""
@@ -223,16 +248,30 @@ class RegistryClient:
         """
         where = f"push blob {digest} to {self.registry}/{repository}"
         scopes = self._scopes(repository, write=True)
+        chunked = False
         for attempt in range(self._retries + 1):
             last_attempt = attempt == self._retries
             location = self._start_upload(repository, where, scopes)
             body = ReopeningBody(opener, size, where)
             try:
-                # requests would send an empty stream chunked; an empty blob is an empty body
-                data: bytes | ReopeningBody = body if size else b""
-                response = self._request("PUT", location, action=where, scopes=scopes,
-                                         params={"digest": digest}, body=data, ok=(201, 204),
-                                         headers={"Content-Type": "application/octet-stream"})
+                if chunked or size > self._chunk_size:
+                    response = self._upload_chunks(location, digest, size, opener, where, scopes)
+                else:
+                    # requests would send an empty stream chunked; an empty blob is an empty body
+                    data: bytes | ReopeningBody = body if size else b""
+                    response = self._request(
+                        "PUT", location, action=where, scopes=scopes, params={"digest": digest},
+                        body=data, ok=(201, 204, *_MONOLITHIC_REFUSED),
+                        headers={"Content-Type": "application/octet-stream"})
+                    if response.status_code in _MONOLITHIC_REFUSED:
+                        response.close()
+                        _log.info("%s: registry refused a monolithic upload (%d); uploading in "
+                                  "chunks", where, response.status_code)
+                        chunked = True
+                        self._cancel_upload(location, where, scopes)
+                        location = self._start_upload(repository, where, scopes)
+                        response = self._upload_chunks(location, digest, size, opener, where,
+                                                       scopes)
             except RegistryUnreachable:
                 if last_attempt:
                     raise
@@ -249,6 +288,46 @@ class RegistryClient:
                 raise DigestMismatch(f"registry stored {stored}, expected {digest}",
                                      action=where, url=response.url, method="PUT")
             return
+
+    def _upload_chunks(self, location: str, digest: str, size: int,
+                       opener: Callable[[], BinaryIO], where: str,
+                       scopes: list[str]) -> requests.Response:
+        """PATCH ``chunk_size`` slices with ``Content-Range`` (following each new Location),
+        then PUT ``?digest=`` with no body. One stream is read through; a retried PATCH reopens
+        the blob and skips to its slice."""
+        shared = _SharedStream(opener)
+        try:
+            offset = 0
+            while offset < size:
+                length = min(self._chunk_size, size - offset)
+                body = ReopeningBody(shared.opener_at(offset), length, where)
+                end = offset + length - 1
+                response = self._request(
+                    "PATCH", location, action=where, scopes=scopes, body=body, ok=(202, 204),
+                    headers={"Content-Type": "application/octet-stream",
+                             "Content-Range": f"{offset}-{end}"})
+                response.close()
+                moved = response.headers.get("Location")
+                if moved:
+                    location = urljoin(response.url, moved)
+                offset += length
+        finally:
+            shared.close()
+        return self._request("PUT", location, action=where, scopes=scopes,
+                             params={"digest": digest}, body=b"", ok=(201, 204))
+
+    def _cancel_upload(self, location: str, where: str, scopes: list[str]) -> None:
+        with contextlib.suppress(RegistryError):
+            self._request("DELETE", location, action=where, scopes=scopes,
+                          ok=(200, 202, 204, 404)).close()
+
+    def check_push(self, repository: str) -> None:
+        """Prove we may push to ``repository`` without pushing: open an upload session (which
+        needs a push token) and cancel it. Raises AuthenticationError if we may not."""
+        where = f"check push permission for {self.registry}/{repository}"
+        scopes = self._scopes(repository, write=True)
+        location = self._start_upload(repository, where, scopes)
+        self._cancel_upload(location, where, scopes)
 
     def _start_upload(self, repository: str, where: str, scopes: list[str]) -> str:
         response = self._request("POST", f"/v2/{repository}/blobs/uploads/", action=where,
@@ -328,16 +407,19 @@ class RegistryClient:
         if challenge.scheme == "basic":
             return basic_authorization(credentials) if credentials is not None else None
         wanted = frozenset(Scope.parse(s) for s in scopes)
+        now = time.monotonic()
         if not fresh:
-            for held, header in self._tokens.items():
-                if all(any(h.covers(w) for h in held) for w in wanted):
+            for held, (header, refresh_after) in list(self._tokens.items()):
+                if now >= refresh_after:
+                    del self._tokens[held]  # expired (or about to): never send it again
+                elif all(any(h.covers(w) for h in held) for w in wanted):
                     return header
-        header = self._fetch_token(token_request(challenge, credentials, scopes, self.registry),
-                                   action)
-        self._tokens[wanted] = header
+        header, lifetime = self._fetch_token(
+            token_request(challenge, credentials, scopes, self.registry), action)
+        self._tokens[wanted] = (header, now + lifetime - min(_TOKEN_MARGIN, lifetime / 10))
         return header
 
-    def _fetch_token(self, request: TokenRequest, action: str) -> str:
+    def _fetch_token(self, request: TokenRequest, action: str) -> tuple[str, float]:
         headers = {"Authorization": request.authorization} if request.authorization else {}
         _log.debug("token for %s from %s (%s credentials)", self.registry, request.url,
                    "with" if request.authorization or request.form else "without")
@@ -353,7 +435,55 @@ class RegistryClient:
                                       registry=self.registry)
         with response:
             body = read_bounded(response, MAX_TOKEN_RESPONSE, action)
-        return authorization_from_token_response(body, self.registry)
+        return token_from_response(body, self.registry)
+
+
+class _SharedStream:
+    """One open stream of a blob read through slice by slice; a slice asked for again (a retried
+    PATCH) reopens the blob and skips to it, seeking when the stream can."""
+
+    def __init__(self, opener: Callable[[], BinaryIO]) -> None:
+        self._opener = opener
+        self._stream: BinaryIO | None = None
+        self._position = 0
+
+    def opener_at(self, offset: int) -> Callable[[], BinaryIO]:
+        def open_slice() -> BinaryIO:
+            if self._stream is None or self._position != offset:
+                self.close()
+                self._stream = self._opener()
+                self._position = 0
+                if offset and self._stream.seekable():
+                    self._position = self._stream.seek(offset)
+                while self._position < offset:
+                    dropped = self._stream.read(min(offset - self._position, 1024 * 1024))
+                    if not dropped:
+                        break  # ReopeningBody reports the short source
+                    self._position += len(dropped)
+            return _Tracking(self)
+        return open_slice
+
+    def close(self) -> None:
+        if self._stream is not None:
+            self._stream.close()
+            self._stream = None
+
+
+class _Tracking(io.RawIOBase):
+    """A view of the shared stream that counts what is read and leaves it open on close."""
+
+    def __init__(self, shared: _SharedStream) -> None:
+        super().__init__()
+        self._shared = shared
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:  # type: ignore[override]
+        assert self._shared._stream is not None
+        data = self._shared._stream.read(size)
+        self._shared._position += len(data)
+        return data
 
 
 def is_loopback(registry: str) -> bool:

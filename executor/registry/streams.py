@@ -44,14 +44,36 @@ def digest_of(data: bytes, algorithm: str, action: str) -> str:
     return f"{algorithm}:{hasher.hexdigest()}"
 
 
+def skip_to(response: requests.Response, offset: int, action: str) -> None:
+    """Read and drop the first ``offset`` bytes of a body (a server that ignored Range)."""
+    left = offset
+    try:
+        while left > 0:
+            data = response.raw.read(min(left, _CHUNK), decode_content=True)
+            if not data:
+                raise RegistryUnreachable(f"body ended before byte {offset}", action=action,
+                                          url=response.url)
+            left -= len(data)
+    except (urllib3.exceptions.HTTPError, OSError) as e:
+        raise RegistryUnreachable(f"connection lost: {describe_network_error(e)}",
+                                  action=action, url=response.url) from e
+
+
 class VerifyingReader(io.RawIOBase):
     """Reads a streamed response body, hashing as it goes; at EOF (or past ``size``) a body that
-    is not ``digest`` raises DigestMismatch. Nothing is buffered beyond the caller's reads."""
+    is not ``digest`` raises DigestMismatch. Nothing is buffered beyond the caller's reads.
+
+    If the connection breaks, ``resume(offset)`` (at most ``resumes`` times) gives a response
+    carrying the body from ``offset`` on; the hash simply continues over it. Closing the reader
+    closes whichever response it holds."""
 
     def __init__(self, response: requests.Response, digest: str, size: int | None,
-                 action: str) -> None:
+                 action: str, *, resume: Callable[[int], requests.Response] | None = None,
+                 resumes: int = 0) -> None:
         super().__init__()
         self._response = response
+        self._resume = resume
+        self._resumes_left = resumes if resume is not None else 0
         self._digest = digest
         self._size = size
         self._action = action
@@ -64,12 +86,21 @@ class VerifyingReader(io.RawIOBase):
 
     def readinto(self, buffer: Any) -> int:
         view = memoryview(buffer).cast("B")
-        try:
-            data = self._response.raw.read(len(view), decode_content=True)
-        except (urllib3.exceptions.HTTPError, OSError) as e:
-            raise RegistryUnreachable(
-                f"connection lost after {self._count} bytes: {describe_network_error(e)}",
-                action=self._action, url=self._response.url, method="GET") from e
+        while True:
+            try:
+                # urllib3 2 raises on a body shorter than its Content-Length (a cut
+                # connection); a clean EOF is a complete answer, verified below
+                data = self._response.raw.read(len(view), decode_content=True)
+                break
+            except (urllib3.exceptions.HTTPError, OSError) as e:
+                if self._resumes_left <= 0:
+                    raise RegistryUnreachable(
+                        f"connection lost after {self._count} bytes: {describe_network_error(e)}",
+                        action=self._action, url=self._response.url, method="GET") from e
+                self._resumes_left -= 1
+                self._response.close()
+                assert self._resume is not None
+                self._response = self._resume(self._count)
         if not data:
             self._verify()
             return 0
@@ -79,6 +110,11 @@ class VerifyingReader(io.RawIOBase):
             raise self._mismatch(f"more than the expected {self._size} bytes")
         view[:len(data)] = data
         return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._response.close()
+        super().close()
 
     def _verify(self) -> None:
         if self._verified:

@@ -31,6 +31,8 @@ class TLSOptions:
 
     skip_verify: bool = False
     ca_bundle: Path | None = None
+    # (certificate, key) PEM files presented to registries that ask for one (mutual TLS)
+    client_cert: tuple[Path, Path] | None = None
 
 
 def user_agent() -> str:
@@ -98,6 +100,12 @@ def make_session(tls: TLSOptions, retries: int) -> requests.Session:
         https_adapter = _TrustAdapter(context, max_retries=policy)
     else:
         https_adapter = HTTPAdapter(max_retries=policy)
+    if tls.client_cert is not None:
+        certificate, key = tls.client_cert
+        for path in (certificate, key):
+            if not path.is_file():
+                raise ValueError(f"{path} is not a file")
+        session.cert = (str(certificate), str(key))
     session.mount("https://", https_adapter)
     session.mount("http://", HTTPAdapter(max_retries=policy))
     return session

@@ -9,6 +9,7 @@ process exits, even when the executor is killed: no mount is ever left behind on
 
 from __future__ import annotations
 
+import base64
 import ctypes
 import ctypes.util
 import json
@@ -43,23 +44,34 @@ def _mount(source: str | None, target: str, fstype: str | None, flags: int, data
                        ctypes.c_ulong(flags), data and data.encode()), f"mount {target}")
 
 
-def _ensure_file(path: str) -> bool:
-    """Make an empty file to mount over; False when its directory is missing (nothing to mount on)."""
-    if os.path.lexists(path):
-        if os.path.islink(path):
-            os.unlink(path)
-        else:
-            return True
-    if not os.path.isdir(os.path.dirname(path)):
-        return False
-    with open(path, "a"):
-        pass
-    return True
+def _place_file(target: str, content: bytes) -> None:
+    """Write a host file's copy (resolv.conf, hosts) at ``target``, called after chroot so that
+    symlinks in the path resolve inside the root.
+
+    A copy, not a bind mount: a RUN may then replace or delete it, or all of /etc, without the
+    EBUSY a mount point gives; the build keeps these paths out of every layer.
+    """
+    if not os.path.isdir(os.path.dirname(target)):
+        return  # no /etc (FROM scratch): nothing to place it in
+    if os.path.islink(target) or os.path.isfile(target):
+        os.unlink(target)
+    elif os.path.lexists(target):
+        return
+    with open(target, "wb") as dst:
+        dst.write(content)
+    os.chmod(target, 0o644)
+
+
+def _real_directory(path: str) -> str:
+    """``path`` as a real directory: a symlink planted there by a RUN is removed, never followed."""
+    if os.path.islink(path) or (os.path.lexists(path) and not os.path.isdir(path)):
+        os.unlink(path)
+    os.makedirs(path, exist_ok=True)
+    return path
 
 
 def _setup_dev(root: str) -> None:
-    dev = os.path.join(root, "dev")
-    os.makedirs(dev, exist_ok=True)
+    dev = _real_directory(os.path.join(root, "dev"))
     _mount("tmpfs", dev, "tmpfs", MS_NOSUID, "mode=755,size=65536k")
     for name in DEVICE_NODES:
         target = os.path.join(dev, name)
@@ -80,36 +92,82 @@ def _setup_dev(root: str) -> None:
         os.symlink(target, os.path.join(dev, name))
 
 
+def _mount_point(root: str, target: str, is_dir: bool) -> str:
+    """The host path of ``target`` (resolved inside the root by the caller), created if missing.
+
+    The executor creates mount points in the root beforehand and removes them afterwards, so that
+    they never reach a layer; creating one here only happens inside this namespace's own /dev tmpfs.
+    """
+    path = os.path.join(root, target.lstrip("/"))
+    if is_dir:
+        os.makedirs(path, exist_ok=True)
+    else:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        if not os.path.lexists(path):
+            open(path, "a").close()
+    return path
+
+
+def _setup_requested_mounts(spec: dict) -> None:
+    """RUN --mount: binds, inline files (secrets, heredoc scripts) on a private tmpfs, tmpfs."""
+    root = spec["root"]
+    mounts = spec.get("mounts", [])
+    staging = spec.get("staging")
+    if staging and any(m["kind"] == "file" for m in mounts):
+        _mount("tmpfs", staging, "tmpfs", MS_NOSUID | MS_NODEV, "mode=700,size=16m")
+    for number, mount in enumerate(mounts):
+        kind = mount["kind"]
+        if kind == "bind":
+            target = _mount_point(root, mount["target"], os.path.isdir(mount["source"]))
+            _mount(mount["source"], target, None, MS_BIND | MS_REC)
+            if mount.get("readonly"):
+                _mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY)
+        elif kind == "file":
+            source = os.path.join(staging, str(number))
+            descriptor = os.open(source, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "wb") as out:
+                out.write(base64.b64decode(mount["content"]))
+            os.chown(source, mount.get("uid", 0), mount.get("gid", 0))
+            os.chmod(source, mount.get("mode", 0o400))
+            target = _mount_point(root, mount["target"], False)
+            _mount(source, target, None, MS_BIND)
+            _mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+        elif kind == "tmpfs":
+            target = _mount_point(root, mount["target"], True)
+            size = mount.get("size")
+            _mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, f"size={size}" if size else None)
+
+
 def _setup_mounts(spec: dict) -> None:
     root = spec["root"]
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
-    proc = os.path.join(root, "proc")
-    os.makedirs(proc, exist_ok=True)
+    if root == "/":
+        # Host mode (the executor's own container): no chroot, so /proc, /dev and /sys are the
+        # container's already; only the RUN's own mounts are made, privately.
+        _setup_requested_mounts(spec)
+        return
+    proc = _real_directory(os.path.join(root, "proc"))
     _mount("proc", proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     # The host's kernel settings stay out of reach, as in a container.
     proc_sys = os.path.join(proc, "sys")
     _mount(proc_sys, proc_sys, None, MS_BIND | MS_REC)
     _mount(None, proc_sys, None, MS_BIND | MS_REMOUNT | MS_RDONLY)
-    sys_dir = os.path.join(root, "sys")
-    os.makedirs(sys_dir, exist_ok=True)
+    sys_dir = _real_directory(os.path.join(root, "sys"))
     _mount("/sys", sys_dir, None, MS_BIND | MS_REC)
     _mount(None, sys_dir, None, MS_BIND | MS_REMOUNT | MS_RDONLY)
     _setup_dev(root)
-    for name, source in spec.get("files", {}).items():
-        target = os.path.join(root, name)
-        if _ensure_file(target):
-            _mount(source, target, None, MS_BIND)
-    for mount in spec.get("binds", []):
-        target = os.path.join(root, mount["target"].lstrip("/"))
-        os.makedirs(target, exist_ok=True)
-        _mount(mount["source"], target, None, MS_BIND | MS_REC)
-        if mount.get("readonly"):
-            _mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY)
+    _setup_requested_mounts(spec)
 
 
 def _enter(spec: dict) -> None:
+    copies = {}
+    for name, source in spec.get("files", {}).items():
+        with open(source, "rb") as f:
+            copies[name] = f.read()
     if spec["root"] != "/":
         os.chroot(spec["root"])
+        for name, content in copies.items():
+            _place_file("/" + name, content)
     os.chdir(spec.get("cwd") or "/")
     os.setgroups(spec.get("groups", []))
     os.setgid(spec.get("gid", 0))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -17,26 +18,63 @@ from executor.errors import BuildInterrupted
 
 LAUNCHER = Path(__file__).with_name("launcher.py")
 
+# Seconds an interrupted command's process group gets to exit after the forwarded signal.
+INTERRUPT_GRACE = 5.0
+
 # Files a RUN command needs from the host but that never belong in a layer.
 HOST_FILES = ("etc/resolv.conf", "etc/hosts")
 
 
 @dataclass(frozen=True)
 class BindMount:
+    """A host file or directory shown at ``target`` for the command only (RUN --mount=type=bind,
+    type=cache)."""
+
     source: Path
-    target: str  # absolute path inside the build root
+    target: str  # absolute path inside the build root, symlinks already resolved
     readonly: bool = True
+
+    def launch_spec(self) -> dict[str, object]:
+        return {"kind": "bind", "source": str(self.source), "target": self.target, "readonly": self.readonly}
+
+
+@dataclass(frozen=True)
+class InlineFile:
+    """A read-only file made from bytes held in memory (a secret, a heredoc script). The launcher
+    writes it to a tmpfs private to the command, so its bytes never touch a disk or the root."""
+
+    target: str
+    content: bytes = field(repr=False)
+    mode: int = 0o400
+    uid: int = 0
+    gid: int = 0
+
+    def launch_spec(self) -> dict[str, object]:
+        return {"kind": "file", "target": self.target, "content": base64.b64encode(self.content).decode(),
+                "mode": self.mode, "uid": self.uid, "gid": self.gid}
+
+
+@dataclass(frozen=True)
+class TmpfsMount:
+    target: str
+    size: int | None = None  # bytes; None: the kernel's default (half of RAM)
+
+    def launch_spec(self) -> dict[str, object]:
+        return {"kind": "tmpfs", "target": self.target, "size": self.size}
+
+
+Mount = BindMount | InlineFile | TmpfsMount
 
 
 @dataclass(frozen=True)
 class ProcessSpec:
     argv: tuple[str, ...]
-    env: dict[str, str]
+    env: dict[str, str] = field(repr=False)  # may hold secrets (RUN --mount=type=secret,env=)
     cwd: str = "/"
     uid: int = 0
     gid: int = 0
     groups: tuple[int, ...] = ()
-    binds: tuple[BindMount, ...] = field(default=())
+    mounts: tuple[Mount, ...] = field(default=())  # made in this order, gone when the command ends
 
 
 class CommandRunner(Protocol):
@@ -45,11 +83,18 @@ class CommandRunner(Protocol):
         ...
 
 
-def _run_forwarding_signals(args: list[str], stdin_payload: bytes | None = None, **popen: object) -> int:
+def _run_forwarding_signals(args: list[str], stdin_payload: bytes | None = None, *,
+                            process_group: bool = False, **popen: object) -> int:
     """Start ``args``, pass SIGTERM/SIGINT/SIGHUP on to it while it runs, return its exit code.
 
     ``stdin_payload`` is written to a pipe whose descriptor number is appended to ``args``.
+    ``process_group``: start it in a session of its own and signal that whole group, so children it
+    put in the background get the signal too; once interrupted, whatever still runs in the group
+    after ``INTERRUPT_GRACE`` seconds is killed, so a command ignoring SIGTERM cannot hold the
+    build (and the container's shutdown) up.
     """
+    if process_group:
+        popen["start_new_session"] = True
     if stdin_payload is None:
         process = subprocess.Popen(args, **popen)  # type: ignore[call-overload]
     else:
@@ -63,32 +108,94 @@ def _run_forwarding_signals(args: list[str], stdin_payload: bytes | None = None,
 
     received: list[int] = []
 
-    def forward(signum: int, _frame: FrameType | None) -> None:
-        received.append(signum)
+    def send(signum: int) -> None:
         try:
-            process.send_signal(signum)
+            if process_group:
+                os.killpg(process.pid, signum)
+            else:
+                process.send_signal(signum)
         except ProcessLookupError:
             pass
 
+    def forward(signum: int, _frame: FrameType | None) -> None:
+        received.append(signum)
+        send(signum)
+        if process_group and len(received) == 1:
+            raise _Forwarded  # out of the blocking wait, into the one with a deadline
+
     previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
     try:
+        if process_group:
+            code = _wait_or_kill_group(process)
+        else:
+            code = process.wait()
+    except _Forwarded:  # the signal came just after the wait had returned
         code = process.wait()
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     if received:
+        if process_group:
+            send(signal.SIGKILL)  # background children left in the group die with the build
         raise BuildInterrupted(received[0])
     return code
 
 
+class _Forwarded(Exception):
+    """Raised by the signal handler to end a blocking wait once a signal was forwarded."""
+
+
+def _wait_or_kill_group(process: subprocess.Popen[bytes]) -> int:
+    """Wait for ``process``; once a signal was forwarded, SIGKILL its group after the grace time."""
+    try:
+        return process.wait()
+    except _Forwarded:
+        pass
+    try:
+        return process.wait(timeout=INTERRUPT_GRACE)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        return process.wait()
+
+
+def _launch(spec: ProcessSpec, root: Path, staging: Path, files: dict[str, str]) -> int:
+    """Run ``spec`` through launcher.py in private mount and PID namespaces rooted at ``root``."""
+    launch = {
+        "root": str(root),
+        "argv": list(spec.argv),
+        "env": spec.env,
+        "cwd": spec.cwd,
+        "uid": spec.uid,
+        "gid": spec.gid,
+        "groups": list(spec.groups),
+        "files": files,
+        "staging": str(staging),
+        "mounts": [mount.launch_spec() for mount in spec.mounts],
+    }
+    return _run_forwarding_signals([sys.executable, "-I", "-S", str(LAUNCHER)],
+                                   json.dumps(launch).encode(), close_fds=True,
+                                   env={"PATH": os.defpath})
+
+
 @dataclass(frozen=True)
 class HostRunner:
-    """The root is ``/`` (inside the executor's own container): run the command directly."""
+    """The root is ``/`` (inside the executor's own container): run the command directly, or, when
+    it has RUN --mount mounts, through the launcher without chroot so they stay private to it.
+    ``scratch`` lies in the kaniko dir, which is never snapshotted."""
+
+    scratch: Path = Path("/kaniko/sandbox")
 
     def run(self, spec: ProcessSpec) -> int:
+        if spec.mounts:
+            staging = self.scratch / "staging"
+            staging.mkdir(mode=0o700, parents=True, exist_ok=True)
+            return _launch(spec, Path("/"), staging, {})
         return _run_forwarding_signals(
             list(spec.argv), env=spec.env, cwd=spec.cwd, user=spec.uid, group=spec.gid,
-            extra_groups=list(spec.groups), close_fds=True)
+            extra_groups=list(spec.groups), close_fds=True, process_group=True)
 
 
 @dataclass(frozen=True)
@@ -116,18 +223,9 @@ class ChrootRunner:
         return copies
 
     def run(self, spec: ProcessSpec) -> int:
-        launch = {
-            "root": str(self.root),
-            "argv": list(spec.argv),
-            "env": spec.env,
-            "cwd": spec.cwd,
-            "uid": spec.uid,
-            "gid": spec.gid,
-            "groups": list(spec.groups),
-            "files": self._host_file_copies(),
-            "binds": [{"source": str(b.source), "target": b.target, "readonly": b.readonly}
-                      for b in spec.binds],
-        }
-        return _run_forwarding_signals([sys.executable, "-I", "-S", str(LAUNCHER)],
-                                       json.dumps(launch).encode(), close_fds=True,
-                                       env={"PATH": os.defpath})
+        files = self._host_file_copies()
+        # An empty directory outside the root where the launcher mounts the tmpfs holding inline
+        # files; the mount lives in the command's namespace, so the directory stays empty here.
+        staging = self.scratch / "staging"
+        staging.mkdir(mode=0o700, exist_ok=True)
+        return _launch(spec, self.root, staging, files)

@@ -81,6 +81,7 @@ class TokenServer:
     refresh_tokens: dict[str, str] = field(default_factory=dict)
     issuer: str = "lamina-test-issuer"
     requests: list[dict] = field(default_factory=list)
+    expires_in: int = 300  # what the token responses announce
 
     def __post_init__(self) -> None:
         self.key_dir.mkdir(parents=True, exist_ok=True)
@@ -124,7 +125,8 @@ class TokenServer:
                 allowed = actions if subject != "anonymous" else [a for a in actions if a == "pull"]
                 access.append({"type": kind, "name": name, "actions": allowed})
         token = self.jwt(subject, query["service"][0], access)
-        reply(request, 200, json.dumps({"access_token": token, "expires_in": 300}).encode(),
+        reply(request, 200, json.dumps({"access_token": token,
+                                        "expires_in": self.expires_in}).encode(),
               {"Content-Type": "application/json"})
 
     def _subject(self, request: http.server.BaseHTTPRequestHandler,
@@ -146,6 +148,27 @@ class TokenServer:
 # -- a forwarding proxy that can misbehave ---------------------------------------------------
 
 @dataclass
+class Fault:
+    """Misbehave ``times`` times (-1: always) on requests whose method is ``method`` and whose
+    path contains ``path``. ``action``: an HTTP status ("503"), "429" (with Retry-After: 1),
+    "cut-response" (half the upstream body, then close), "cut-request" (read half the request
+    body, then close), "refuse-monolithic" (413 for a PUT with a body)."""
+
+    method: str
+    path: str
+    action: str
+    times: int = 1
+
+    def matches(self, request: http.server.BaseHTTPRequestHandler) -> bool:
+        if self.times == 0 or request.command != self.method or self.path not in request.path:
+            return False
+        if self.action == "refuse-monolithic" and not int(request.headers.get("Content-Length")
+                                                          or 0):
+            return False
+        return True
+
+
+@dataclass
 class FlakyProxy:
     """Forwards to ``upstream`` (``host:port``, plain HTTP) keeping the Host header, so the
     registry's Location headers point back at the proxy. ``faults`` lists what to do to the
@@ -156,10 +179,36 @@ class FlakyProxy:
     faults: list[str] = field(default_factory=list)
     relative_locations: bool = False  # rewrite Location headers to host-relative paths
     seen: list[str] = field(default_factory=list)
+    plan: list[Fault] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _planned(self, request: http.server.BaseHTTPRequestHandler) -> str | None:
+        with self._lock:
+            for fault in self.plan:
+                if fault.matches(request):
+                    fault.times -= 1 if fault.times > 0 else 0
+                    return fault.action
+        return None
 
     def handle(self, request: http.server.BaseHTTPRequestHandler) -> None:
-        body = read_body(request)
+        action = self._planned(request)
         self.seen.append(f"{request.command} {urlsplit(request.path).path}")
+        if action == "cut-request":
+            request.rfile.read(int(request.headers.get("Content-Length") or 0) // 2)
+            request.close_connection = True
+            request.connection.shutdown(2)
+            return
+        body = read_body(request)
+        if action is not None and action.isdigit():
+            headers = {"Content-Type": "application/json"}
+            if action == "429":
+                headers["Retry-After"] = "1"
+            reply(request, int(action), b'{"errors":[{"code":"UNAVAILABLE","message":"planned"}]}',
+                  headers)
+            return
+        if action == "refuse-monolithic":
+            reply(request, 413, b"", {})
+            return
         if request.command == "PUT" and "/blobs/uploads/" in request.path and self.faults:
             fault = self.faults.pop(0)
             if fault == "drop":
@@ -183,6 +232,11 @@ class FlakyProxy:
                 request.send_header(name, value)
         request.send_header("Content-Length", str(len(payload)))
         request.end_headers()
-        if request.command != "HEAD":
+        if action == "cut-response":
+            request.wfile.write(payload[:len(payload) // 2])
+            request.wfile.flush()
+            request.close_connection = True
+            request.connection.shutdown(2)
+        elif request.command != "HEAD":
             request.wfile.write(payload)
         connection.close()

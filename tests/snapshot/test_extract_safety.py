@@ -7,6 +7,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
+import zstandard
 
 from snapshot import (
     IgnoreList,
@@ -139,12 +140,13 @@ def test_corrupt_archives(tmp_path: Path) -> None:
     apply(root, b"")  # no bytes at all: an empty layer, as Go's archive/tar reads it
 
 
-def test_open_layer_stream_sniffs_plain_and_gzip(tmp_path: Path) -> None:
+def test_open_layer_stream_sniffs_plain_gzip_and_zstd(tmp_path: Path) -> None:
     data = tar_bytes((entry("hello"), b"world"))
-    for blob in (data, gzip.compress(data)):
+    for blob in (data, gzip.compress(data), zstandard.ZstdCompressor().compress(data)):
         root = tmp_path / str(len(blob))
         root.mkdir()
         extract_layer(open_layer_stream(io.BytesIO(blob)), root, IgnoreList())
         assert (root / "hello").read_text() == "world"
     with pytest.raises(LayerFormatError, match="zstd"):
-        open_layer_stream(io.BytesIO(b"\x28\xb5\x2f\xfd" + b"\0" * 100))
+        truncated = zstandard.ZstdCompressor().compress(data + bytes(4096))[:-12]
+        extract_layer(open_layer_stream(io.BytesIO(truncated)), tmp_path, IgnoreList())

@@ -130,3 +130,14 @@ def test_replacing_a_hardlinked_file_leaves_its_twin_alone(tmp_path: Path) -> No
     os.link(root / "a", root / "b")
     extract_layer(io.BytesIO(tar_bytes((entry("a"), b"replaced"))), root, IgnoreList())
     assert (root / "a").read_text() == "replaced" and (root / "b").read_text() == "shared"
+
+
+def test_plain_archives_keep_wh_files_as_files(tmp_path: Path) -> None:
+    """A build context tar is not a layer: ``.wh.`` names are ordinary files there."""
+    root = tmp_path / "root"
+    write(root / "docs/readme", "kept")
+    archive = tar_bytes((entry("docs/.wh.readme"), b"plain file"), (entry(".wh..wh..opq"), b"also"))
+    extract_layer(io.BytesIO(archive), root, IgnoreList(), whiteouts=False)
+    assert (root / "docs/readme").read_text() == "kept"
+    assert (root / "docs/.wh.readme").read_text() == "plain file"
+    assert (root / ".wh..wh..opq").read_text() == "also"

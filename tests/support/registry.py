@@ -73,7 +73,9 @@ def _htpasswd(path: Path, username: str, password: str) -> None:
 
 @contextlib.contextmanager
 def run_registry(workdir: Path, *, tls: bool = False, username: str | None = None,
-                 password: str | None = None, extra_auth: dict | None = None) -> Iterator[RunningRegistry]:
+                 password: str | None = None, extra_auth: dict | None = None,
+                 client_ca: Path | None = None,
+                 client_cert: tuple[Path, Path] | None = None) -> Iterator[RunningRegistry]:
     """Start docker-registry with filesystem storage under ``workdir``; stop it on exit."""
     workdir.mkdir(parents=True, exist_ok=True)
     storage = workdir / "storage"
@@ -88,6 +90,8 @@ def run_registry(workdir: Path, *, tls: bool = False, username: str | None = Non
     if tls:
         tls_files = make_tls_files(workdir / "tls")
         config["http"]["tls"] = {"certificate": str(tls_files.cert), "key": str(tls_files.key)}
+        if client_ca is not None:  # mutual TLS: clients must present a cert signed by client_ca
+            config["http"]["tls"]["clientcas"] = [str(client_ca)]
     if username is not None:
         htpasswd = workdir / "htpasswd"
         _htpasswd(htpasswd, username, password or "")
@@ -102,7 +106,7 @@ def run_registry(workdir: Path, *, tls: bool = False, username: str | None = Non
     registry = RunningRegistry(host=f"127.0.0.1:{port}", storage=storage, tls=tls_files,
                                username=username, password=password)
     try:
-        _wait_until_up(registry, proc, workdir / "registry.log")
+        _wait_until_up(registry, proc, workdir / "registry.log", client_cert)
         yield registry
     finally:
         proc.terminate()
@@ -114,10 +118,13 @@ def run_registry(workdir: Path, *, tls: bool = False, username: str | None = Non
         log.close()
 
 
-def _wait_until_up(registry: RunningRegistry, proc: subprocess.Popen, log: Path) -> None:
+def _wait_until_up(registry: RunningRegistry, proc: subprocess.Popen, log: Path,
+                   client_cert: tuple[Path, Path] | None = None) -> None:
     context = None
     if registry.tls:
         context = ssl.create_default_context(cafile=str(registry.tls.ca_cert))
+        if client_cert is not None:
+            context.load_cert_chain(str(client_cert[0]), str(client_cert[1]))
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         if proc.poll() is not None:

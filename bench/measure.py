@@ -1,0 +1,89 @@
+"""Wall time and peak memory of a whole process tree.
+
+Peak memory is the largest sum of VmRSS over the tree (the command and every descendant), sampled
+from /proc every few milliseconds. Not ``getrusage(RUSAGE_CHILDREN).ru_maxrss``: that is the peak of
+the single largest process, which hides the registry push of buildah or lamina's helper processes.
+The sampled figure can miss a peak shorter than the interval, so the larger of it and the kernel's
+per-process maximum (``wait4``) is reported. Not cgroup ``memory.peak`` either: it counts the page
+cache of every file a build writes, which measures the workload, not the builder.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["Measurement", "measure", "tree_rss"]
+
+PAGE = os.sysconf("SC_PAGE_SIZE")
+SAMPLE_SECONDS = 0.01
+
+
+@dataclass(frozen=True)
+class Measurement:
+    seconds: float
+    peak_rss: int  # bytes
+    returncode: int
+    stderr: str
+
+
+def _children() -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        tree.setdefault(int(fields[1]), []).append(int(name))
+    return tree
+
+
+def tree_rss(pid: int) -> int:
+    """Bytes of resident memory of ``pid`` and all its descendants right now."""
+    tree = _children()
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        todo.extend(tree.get(current, ()))
+        try:
+            with open(f"/proc/{current}/statm", "rb") as f:
+                total += int(f.read().split()[1]) * PAGE
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
+def measure(args: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None,
+            log: Path | None = None) -> Measurement:
+    """Run ``args`` to completion; stderr is kept (and written to ``log``), stdout discarded."""
+    started = time.monotonic()
+    stderr_file = open(log, "w+") if log else open(os.devnull, "w+")
+    with stderr_file:
+        proc = subprocess.Popen(args, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=stderr_file)
+        peak = 0
+        done = threading.Event()
+
+        def sample() -> None:
+            nonlocal peak
+            while not done.is_set():
+                peak = max(peak, tree_rss(proc.pid))
+                done.wait(SAMPLE_SECONDS)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.monotonic() - started
+        done.set()
+        sampler.join()
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        stderr_file.seek(0)
+        stderr = stderr_file.read()
+    return Measurement(seconds=seconds, peak_rss=max(peak, usage.ru_maxrss * 1024),
+                       returncode=proc.returncode, stderr=stderr)

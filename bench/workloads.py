@@ -1,0 +1,181 @@
+"""The benchmark's workloads (issue 4): base images, Dockerfiles and contexts, made reproducibly.
+
+Every input is generated here from a fixed seed, so lamina and buildah build exactly the same thing
+and two machines measure the same work.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import random
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.support.debian import cache_dir, push_debian
+from tests.support.images import push_busybox
+from tests.support.registry import RunningRegistry
+
+__all__ = ["BaseImages", "WORKLOADS", "Workload", "push_bases"]
+
+
+@dataclass(frozen=True)
+class BaseImages:
+    busybox: str
+    debian: str
+    bigbase: str
+
+
+@dataclass(frozen=True)
+class Workload:
+    name: str
+    description: str
+    dockerfile: str  # format() fields: busybox, debian, bigbase
+    needs: tuple[str, ...]  # which base images (keys of BaseImages)
+    make_context: str | None = None  # name of a context generator below
+
+    def write_context(self, directory: Path, bases: BaseImages) -> Path:
+        directory.mkdir(parents=True, exist_ok=True)
+        if self.make_context:
+            _CONTEXTS[self.make_context](directory)
+        (directory / "Dockerfile").write_text(self.dockerfile.format(
+            busybox=bases.busybox, debian=bases.debian, bigbase=bases.bigbase))
+        return directory
+
+
+SMALL = """\
+FROM {busybox}
+ARG GREETING=hello
+RUN echo "$GREETING" > /greeting
+RUN mkdir -p /app/data && echo data > /app/data/file
+RUN adduser -D -H -u 1234 bench || echo "no adduser"
+ENV APP_HOME=/app
+WORKDIR /app
+COPY config.txt /app/config.txt
+USER 1234
+CMD ["cat", "/greeting"]
+"""
+
+MANYFILES = """\
+FROM {debian}
+RUN for d in $(seq 1 30); do mkdir -p /data/d$d && cd /data/d$d && \\
+      for f in $(seq 1 1000); do echo "file $d $f" > f$f; done; done
+RUN echo changed > /data/d1/f1 && rm -rf /data/d2 /usr/share/doc
+RUN touch /data/d3/f3
+"""
+
+BIGCOPY = """\
+FROM {busybox}
+COPY data /data
+RUN du -s /data > /data-size
+"""
+
+MULTISTAGE = """\
+FROM {debian} AS build
+RUN mkdir -p /out && cp -a /usr/bin /out/bin
+FROM {debian} AS unused
+RUN echo never used > /unused
+FROM {busybox}
+COPY --from=build /out /out
+RUN ls /out/bin | wc -l > /count
+"""
+
+BIGBASE = """\
+FROM {bigbase}
+RUN echo one > /etc/bench-one
+RUN echo two > /gen/d0/f0
+"""
+
+WORKLOADS = {
+    w.name: w
+    for w in (
+        Workload("small", "busybox; ARG, 3 RUN, ENV, WORKDIR, COPY one file, USER, CMD", SMALL,
+                 ("busybox",), "small"),
+        Workload("manyfiles", "Debian minbase; RUN making 30,000 files in 30 dirs; RUN changing one "
+                 "file and deleting a dir and /usr/share/doc; RUN touching one file", MANYFILES,
+                 ("debian",)),
+        Workload("bigcopy", "busybox; COPY 20,000 files (~300 MB, 200 dirs x 100, 200 B-60 KB, "
+                 "half random half zeros); one RUN", BIGCOPY, ("busybox",), "bigcopy"),
+        Workload("multistage", "Debian stage copying /usr/bin to /out, an unused stage, busybox "
+                 "final stage COPY --from the first, one RUN", MULTISTAGE, ("debian", "busybox")),
+        Workload("bigbase", "Debian + 250,000 small files in one layer; two RUNs changing one file "
+                 "each", BIGBASE, ("bigbase",)),
+    )
+}
+
+
+# --- contexts -------------------------------------------------------------------------------------
+
+def _small_context(directory: Path) -> None:
+    (directory / "config.txt").write_text("answer = 42\n")
+
+
+def _bigcopy_context(directory: Path) -> None:
+    """20,000 files in 200 directories; sizes from 200 B to 60 KB skewed small (mean about 15 KB,
+    about 300 MB in all), each file half random bytes, half zeros. Made once, then hard-linked."""
+    cached = cache_dir() / "bench-bigcopy"
+    if not (cached / ".complete").exists():
+        rng = random.Random(4)
+        for d in range(200):
+            sub = cached / f"d{d:03}"
+            sub.mkdir(parents=True, exist_ok=True)
+            for f in range(100):
+                size = 200 + int((60 * 1024 - 200) * rng.random() ** 3)
+                half = size // 2
+                (sub / f"f{f:03}.bin").write_bytes(rng.randbytes(half) + bytes(size - half))
+        (cached / ".complete").write_text("")
+    data = directory / "data"
+    for dirpath, _, filenames in os.walk(cached):
+        rel = os.path.relpath(dirpath, cached)
+        (data / rel).mkdir(parents=True, exist_ok=True)
+        for name in filenames:
+            if name != ".complete":
+                os.link(os.path.join(dirpath, name), data / rel / name)
+
+
+_CONTEXTS = {"small": _small_context, "bigcopy": _bigcopy_context}
+
+
+# --- base images ----------------------------------------------------------------------------------
+
+BIGBASE_FILES = 250_000
+
+
+def bigbase_layer() -> Path:
+    """A tar of 250,000 small files (250 dirs of 1,000, 10-200 bytes) under /gen, cached."""
+    target = cache_dir() / "bench-bigbase-layer.tar"
+    if target.exists():
+        return target
+    partial = target.with_suffix(".partial")
+    rng = random.Random(250)
+    with tarfile.open(partial, "w", format=tarfile.PAX_FORMAT) as tar:
+        def add_dir(name: str) -> None:
+            info = tarfile.TarInfo(name)
+            info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o755, 1_700_000_000
+            tar.addfile(info)
+
+        add_dir("gen")
+        for d in range(BIGBASE_FILES // 1000):
+            add_dir(f"gen/d{d}")
+            for f in range(1000):
+                body = rng.randbytes(rng.randint(10, 200))
+                info = tarfile.TarInfo(f"gen/d{d}/f{f}")
+                info.size, info.mode, info.mtime = len(body), 0o644, 1_700_000_000
+                tar.addfile(info, io.BytesIO(body))
+                tar.members.clear()
+    partial.rename(target)
+    return target
+
+
+def push_bases(registry: RunningRegistry, workdir: Path, needed: set[str]) -> BaseImages:
+    """Push the base images the chosen workloads need (skopeo, not lamina) to ``registry``."""
+    busybox = debian = bigbase = ""
+    if "busybox" in needed:
+        busybox = push_busybox(registry, workdir / "busybox")
+    if "debian" in needed:
+        debian = push_debian(registry, workdir / "debian")
+    if "bigbase" in needed:
+        bigbase = push_debian(registry, workdir / "bigbase", repository="bigbase",
+                              extra_layers=[bigbase_layer()])
+    return BaseImages(busybox=busybox, debian=debian, bigbase=bigbase)

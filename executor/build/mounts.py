@@ -1,0 +1,402 @@
+"""RUN --mount: parsing BuildKit's mount specs and preparing what they mount for one command.
+
+Every mount lives only in the command's private mount namespace (see ``executor.sandbox``), so its
+contents never reach the root the snapshotter walks. What would otherwise leave a trace is the
+mount point itself: ``MountPoints`` creates missing ones before the command and removes them (and
+puts their parent's mtime back) after it, as BuildKit's mount-stub cleaner does.
+"""
+
+from __future__ import annotations
+
+import csv
+import fcntl
+import os
+import posixpath
+import shutil
+import tempfile
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator, Mapping
+from urllib.parse import quote
+
+from executor.build.context import BuildContextFiles, ContextSource
+from executor.build.rootfs import image_path, resolve_in_root
+from executor.errors import LaminaError
+from executor.options import SecretSource
+from executor.sandbox.runner import BindMount, InlineFile, Mount, TmpfsMount
+
+__all__ = ["MountEnvironment", "MountError", "MountRequest", "PreparedMounts", "RootLookup",
+           "parse_mount", "prepare_mounts"]
+
+MOUNT_TYPES = ("bind", "cache", "tmpfs", "secret", "ssh")
+SHARING_MODES = ("shared", "private", "locked")
+SECRETS_DIR = "/run/secrets"
+# BuildKit's documented default is required=false (a missing secret is silently not mounted);
+# lamina fails the build instead, so that a typo in an id cannot produce an image built without
+# its secret. ``required=false`` restores BuildKit's behaviour for one mount.
+SECRET_REQUIRED_BY_DEFAULT = True
+
+_KEY_ALIASES = {"dst": "target", "destination": "target", "src": "source", "ro": "readonly",
+                "rw": "readwrite"}
+_KEYS = frozenset({"type", "target", "source", "from", "readonly", "readwrite", "id", "sharing",
+                   "mode", "uid", "gid", "required", "env", "size"})
+_BOOLEAN_KEYS = frozenset({"readonly", "readwrite", "required"})
+_SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "m": 1024**2, "mb": 1024**2, "g": 1024**3,
+               "gb": 1024**3}
+
+# Resolves a --mount from= value (a stage name or index, or an image reference) to a directory.
+RootLookup = Callable[[str], Path]
+
+
+class MountError(ValueError):
+    """A bad or unsatisfiable --mount spec; the RUN command reports it with its line."""
+
+
+@dataclass(frozen=True)
+class MountRequest:
+    """One ``--mount=...`` after parsing and ``$VAR`` expansion, BuildKit's defaults not yet applied."""
+
+    type: str
+    target: str | None = None
+    source: str | None = None
+    from_: str | None = None
+    readonly: bool | None = None
+    id: str | None = None
+    sharing: str = "shared"
+    mode: int | None = None
+    uid: int = 0
+    gid: int = 0
+    required: bool | None = None
+    env: str | None = None
+    size: int | None = None
+
+
+def _boolean(key: str, value: str | None) -> bool:
+    if value is None:
+        return True
+    lowered = value.lower()
+    if lowered in ("true", "1", "t"):
+        return True
+    if lowered in ("false", "0", "f"):
+        return False
+    raise MountError(f"invalid value for {key}: {value!r} (expected true or false)")
+
+
+def _integer(key: str, value: str, base: int = 10) -> int:
+    try:
+        number = int(value, base)
+    except ValueError:
+        raise MountError(f"invalid value for {key}: {value!r}") from None
+    if number < 0:
+        raise MountError(f"invalid value for {key}: {value!r}")
+    return number
+
+
+def _size(value: str) -> int:
+    number = value.rstrip("bBkKmMgG")
+    unit = value[len(number):].lower()
+    if unit not in _SIZE_UNITS or not number:
+        raise MountError(f"invalid value for size: {value!r}")
+    return int(_integer("size", number) * _SIZE_UNITS[unit])
+
+
+def parse_mount(spec: str, expand: Callable[[str], str]) -> MountRequest:
+    """``type=cache,target=/root/.cache,id=pip`` -> ``MountRequest`` (BuildKit's csv fields);
+    ``expand`` substitutes ``$VAR`` in each value."""
+    try:
+        fields = next(csv.reader([spec]), [])
+    except csv.Error as error:
+        raise MountError(f"invalid --mount {spec!r}: {error}") from None
+    values: dict[str, str | None] = {}
+    for item in fields:
+        key, eq, value = item.partition("=")
+        key = _KEY_ALIASES.get(key.strip().lower(), key.strip().lower())
+        if key not in _KEYS:
+            raise MountError(f"unexpected key {key!r} in {item!r} of --mount={spec}")
+        if not eq and key not in _BOOLEAN_KEYS:
+            raise MountError(f"--mount {key} needs a value ({key}=...) in --mount={spec}")
+        values[key] = expand(value) if eq else None
+    kind = (values.pop("type", None) or "bind").lower()
+    if kind not in MOUNT_TYPES:
+        raise MountError(f"unsupported mount type {kind!r} (use one of {', '.join(MOUNT_TYPES)})")
+    if kind == "ssh":
+        raise MountError("--mount=type=ssh is not supported")
+    readonly = _boolean("readonly", values["readonly"]) if "readonly" in values else None
+    if "readwrite" in values:
+        readonly = not _boolean("readwrite", values["readwrite"])
+    sharing = (values.get("sharing") or "shared").lower()
+    if sharing not in SHARING_MODES:
+        raise MountError(f"unsupported sharing value {sharing!r} (use shared, private or locked)")
+    request = MountRequest(
+        type=kind, target=values.get("target") or None, source=values.get("source") or None,
+        from_=values.get("from") or None, readonly=readonly, id=values.get("id") or None,
+        sharing=sharing,
+        mode=_integer("mode", values["mode"] or "", 8) if "mode" in values else None,
+        uid=_integer("uid", values["uid"] or "") if "uid" in values else 0,
+        gid=_integer("gid", values["gid"] or "") if "gid" in values else 0,
+        required=_boolean("required", values["required"]) if "required" in values else None,
+        env=values.get("env") or None,
+        size=_size(values["size"] or "") if "size" in values else None)
+    _check(request, spec)
+    return request
+
+
+def _check(request: MountRequest, spec: str) -> None:
+    if request.type == "secret":
+        if request.id is None and request.target is None and request.env is None:
+            raise MountError(f"secret mount needs an id (or a target): --mount={spec}")
+        if request.id is None and request.target is None:
+            raise MountError(f"secret mount with env= needs an id: --mount={spec}")
+        return
+    if request.target is None:
+        raise MountError(f"mount type={request.type} needs a target: --mount={spec}")
+    if request.type != "cache" and request.sharing != "shared" and "sharing" in spec:
+        raise MountError(f"sharing is only valid for cache mounts: --mount={spec}")
+    if request.env is not None:
+        raise MountError(f"env is only valid for secret mounts: --mount={spec}")
+    if request.type == "tmpfs" and (request.source or request.from_):
+        raise MountError(f"tmpfs mounts take no source or from: --mount={spec}")
+
+
+@dataclass(frozen=True)
+class MountEnvironment:
+    """What RUN mounts need from the build: the --secret sources (and the environment that
+    ``env=`` secrets come from), the cache store and a scratch directory, both in the kaniko dir."""
+
+    caches: Path
+    scratch: Path
+    secrets: Mapping[str, SecretSource] = field(default_factory=dict)
+    environ: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    def read_secret(self, secret_id: str) -> bytes | None:
+        source = self.secrets.get(secret_id)
+        if source is None:
+            return None
+        if source.env is not None:
+            value = self.environ.get(source.env)
+            return None if value is None else os.fsencode(value)
+        assert source.path is not None
+        try:
+            return source.path.read_bytes()
+        except OSError as error:
+            raise MountError(f"secret {secret_id!r}: cannot read {source.path}: {error.strerror}") from None
+
+
+@dataclass
+class PreparedMounts:
+    """The mounts of one RUN, ready for ``ProcessSpec.mounts``, and environment variables to add."""
+
+    mounts: list[Mount] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict, repr=False)
+
+
+class MountPoints:
+    """Creates missing mount points in the root and removes them again after the command."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._created: list[Path] = []
+        self._parent_times: list[tuple[Path, int, int]] = []
+
+    def create(self, path: str, *, is_dir: bool) -> str:
+        """Resolve image path ``path`` inside the root, creating what is missing; the root-relative
+        result (symlinks resolved, so the launcher never follows one out of the root)."""
+        host = resolve_in_root(self.root, path)
+        missing = []
+        current = host
+        while not os.path.lexists(current) and current != self.root:
+            missing.append(current)
+            current = current.parent
+        if missing:
+            st = current.stat()
+            self._parent_times.append((current, st.st_atime_ns, st.st_mtime_ns))
+        for number, entry in enumerate(reversed(missing), 1):
+            if number == len(missing) and not is_dir:
+                entry.touch(mode=0o644)
+            else:
+                entry.mkdir(mode=0o755)
+            self._created.append(entry)
+        return "/" + str(host.relative_to(self.root)) if host != self.root else "/"
+
+    def remove(self) -> None:
+        for entry in reversed(self._created):
+            try:
+                if entry.is_dir() and not entry.is_symlink():
+                    entry.rmdir()  # only if the command left it empty
+                elif entry.stat().st_size == 0:
+                    entry.unlink()
+            except OSError:
+                continue  # the command put something there: it belongs to the layer
+        for parent, atime, mtime in reversed(self._parent_times):
+            try:
+                os.utime(parent, ns=(atime, mtime))
+            except OSError:
+                pass
+        self._created.clear()
+        self._parent_times.clear()
+
+
+def _cache_name(cache_id: str) -> str:
+    return "id-" + quote(cache_id, safe="")
+
+
+@contextmanager
+def _locked(path: Path, *, wait: bool) -> Iterator[bool]:
+    with open(path, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+
+
+def _copy_tree(source: Path, target: Path) -> None:
+    if source.is_dir():
+        shutil.copytree(source, target, symlinks=True, dirs_exist_ok=True)
+    else:
+        shutil.copy2(source, target)
+
+
+class _Preparer:
+    def __init__(self, root: Path, workdir: str, environment: MountEnvironment | None, files: BuildContextFiles,
+                 root_for: RootLookup | None, stack: ExitStack) -> None:
+        self.root = root
+        self.workdir = workdir
+        self._environment = environment
+        self.files = files
+        self.root_for = root_for
+        self.stack = stack
+        self.points = MountPoints(root)
+        stack.callback(self.points.remove)
+        self.prepared = PreparedMounts()
+
+    @property
+    def environment(self) -> MountEnvironment:
+        if self._environment is None:
+            raise MountError("secret and cache mounts need the build's kaniko dir, which is not set up here")
+        return self._environment
+
+    def target(self, request: MountRequest, *, is_dir: bool, default: str | None = None) -> str:
+        path = image_path(self.workdir, request.target or default or "")
+        return self.points.create(path, is_dir=is_dir)
+
+    def scratch_dir(self) -> Path:
+        self.environment.scratch.mkdir(parents=True, exist_ok=True)
+        path = Path(tempfile.mkdtemp(dir=self.environment.scratch))
+        self.stack.callback(shutil.rmtree, path, True)
+        return path
+
+    def source_root(self, from_: str) -> Path:
+        if self.root_for is None:
+            raise MountError(f"from={from_}: no stages or images available here")
+        try:
+            return self.root_for(from_)
+        except (OSError, ValueError, LaminaError) as error:
+            raise MountError(f"from={from_}: {error}") from None
+
+    def add(self, request: MountRequest) -> None:
+        getattr(self, "_" + request.type)(request)
+
+    def _secret(self, request: MountRequest) -> None:
+        secret_id = request.id or posixpath.basename(request.target or "")
+        content = self.environment.read_secret(secret_id)
+        required = SECRET_REQUIRED_BY_DEFAULT if request.required is None else request.required
+        if content is None:
+            if required:
+                raise MountError(f"secret {secret_id!r} not found: pass it with --secret id={secret_id},"
+                                 "src=FILE or --secret id=" + secret_id + ",env=VAR (or mark the mount "
+                                 "required=false)")
+            return
+        if request.env is not None:
+            self.prepared.env[request.env] = os.fsdecode(content)
+            if request.target is None:
+                return
+        target = self.target(request, is_dir=False, default=f"{SECRETS_DIR}/{secret_id}")
+        self.prepared.mounts.append(InlineFile(target=target, content=content,
+                                               mode=0o400 if request.mode is None else request.mode,
+                                               uid=request.uid, gid=request.gid))
+
+    def _cache(self, request: MountRequest) -> None:
+        cache_id = request.id or image_path(self.workdir, request.target or "")
+        self.environment.caches.mkdir(parents=True, exist_ok=True)
+        directory = self.environment.caches / _cache_name(cache_id)
+        if request.sharing != "shared":
+            lock = self.environment.caches / (_cache_name(cache_id) + ".lock")
+            got = self.stack.enter_context(_locked(lock, wait=request.sharing == "locked"))
+            if not got:  # private, and another build is using it: a fresh cache of its own
+                directory = self.scratch_dir() / "cache"
+        if not directory.exists():
+            partial = Path(tempfile.mkdtemp(dir=directory.parent, prefix=".partial-"))
+            if request.from_ is not None:
+                seed = resolve_in_root(self.source_root(request.from_), request.source or "/")
+                if seed.exists():
+                    _copy_tree(seed, partial)
+            os.chown(partial, request.uid, request.gid)
+            os.chmod(partial, 0o755 if request.mode is None else request.mode)
+            try:
+                os.rename(partial, directory)
+            except OSError:
+                shutil.rmtree(partial, ignore_errors=True)  # another build created it meanwhile
+        self.prepared.mounts.append(BindMount(source=directory, target=self.target(request, is_dir=True),
+                                              readonly=bool(request.readonly)))
+
+    def _bind(self, request: MountRequest) -> None:
+        source = self._bind_source(request)
+        readonly = request.readonly is not False
+        if not readonly:
+            # rw: the command may write, but what it writes is thrown away (BuildKit's rule).
+            copy = self.scratch_dir() / "rw"
+            _copy_tree(source, copy)
+            source = copy
+        target = self.target(request, is_dir=source.is_dir())
+        self.prepared.mounts.append(BindMount(source=source, target=target, readonly=readonly))
+
+    def _bind_source(self, request: MountRequest) -> Path:
+        if request.from_ is not None:
+            path = resolve_in_root(self.source_root(request.from_), request.source or "/")
+            if not os.path.lexists(path):
+                raise MountError(f"bind source {request.source!r} not found in {request.from_}")
+            return path
+        rel = posixpath.normpath("/" + (request.source or "")).lstrip("/")
+        path = self.files.root / rel
+        if not os.path.lexists(path) or self.files.excluded(rel):
+            raise MountError(f"bind source {request.source or '/'!r} not found in the build context "
+                             "or excluded by .dockerignore")
+        if not self.files.ignore.patterns or not path.is_dir():
+            return path
+        # The context as BuildKit sends it: without what .dockerignore excludes.
+        view = self.scratch_dir() / "context"
+        view.mkdir()
+        shutil.copystat(path, view)
+        for child in self.files.children(ContextSource(path=path, rel=rel)):
+            inner = view / (child.rel[len(rel) + 1:] if rel else child.rel)
+            if child.path.is_dir() and not child.path.is_symlink():
+                inner.mkdir(exist_ok=True)
+                shutil.copystat(child.path, inner)
+            else:
+                inner.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(child.path, inner, follow_symlinks=False)
+        return view
+
+    def _tmpfs(self, request: MountRequest) -> None:
+        self.prepared.mounts.append(TmpfsMount(target=self.target(request, is_dir=True), size=request.size))
+
+
+@contextmanager
+def prepare_mounts(requests: list[MountRequest], *, root: Path, workdir: str, environment: MountEnvironment | None,
+                   files: BuildContextFiles, root_for: RootLookup | None,
+                   extra: tuple[tuple[str, bytes, int], ...] = ()) -> Iterator[PreparedMounts]:
+    """Prepare ``requests`` for one command; on exit remove mount points, copies and locks.
+
+    ``extra`` are inline files (image path, bytes, mode) the command needs, such as a heredoc
+    script, mounted the same way."""
+    with ExitStack() as stack:
+        preparer = _Preparer(root, workdir, environment, files, root_for, stack)
+        for request in requests:
+            preparer.add(request)
+        for path, content, mode in extra:
+            target = preparer.points.create(path, is_dir=False)
+            preparer.prepared.mounts.append(InlineFile(target=target, content=content, mode=mode))
+        yield preparer.prepared

@@ -1,0 +1,69 @@
+"""Cache keys of build steps: sha256 over canonical JSON, never over joined strings.
+
+A step's key covers its parent's key (chained from the base image's config digest), the
+instruction as written and its keyword/flags, the runtime config in effect (ENV, USER, WORKDIR,
+...), the ARGs and --build-args in scope, and for COPY/ADD the content of every context file it
+reads after .dockerignore. Any change to any of those is a different key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+from pathlib import Path
+from typing import Any, Iterable
+
+from executor.build.context import BuildContextFiles, ContextSource
+
+KEY_VERSION = "lamina-cache-v1"  # bump when what goes into a key changes
+
+
+def digest_json(value: Any) -> str:
+    """sha256 of canonical JSON (sorted keys, no whitespace): lists and objects are framed, so
+    ``["ab", "c"]`` and ``["a", "bc"]`` can never collide."""
+    data = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(data.encode()).hexdigest()
+
+
+def base_key(config_digest: str) -> str:
+    return digest_json([KEY_VERSION, "base", config_digest])
+
+
+def step_key(parent: str, instruction: dict[str, Any], run_config: dict[str, Any],
+             args: dict[str, Any], files: list[list[Any]] | None) -> str:
+    return digest_json([KEY_VERSION, "step", parent, instruction, run_config, args, files])
+
+
+def _file_digest(path: Path) -> str:
+    hasher = hashlib.sha256()
+    with open(path, "rb") as stream:
+        while chunk := stream.read(1024 * 1024):
+            hasher.update(chunk)
+    return hasher.hexdigest()
+
+
+def _entry(source: ContextSource) -> list[Any]:
+    st = os.lstat(source.path)
+    if stat.S_ISLNK(st.st_mode):
+        content = os.readlink(source.path)
+    elif stat.S_ISREG(st.st_mode):
+        content = _file_digest(source.path)
+    else:
+        content = None
+    # the permission bits and owner COPY carries over; not mtimes (a fresh checkout changes them)
+    return [source.rel, stat.S_IFMT(st.st_mode), stat.S_IMODE(st.st_mode), content]
+
+
+def context_files(files: BuildContextFiles, patterns: Iterable[str]) -> list[list[Any]]:
+    """Every context entry the sources name, directories expanded, .dockerignore applied."""
+    entries: list[list[Any]] = []
+    for pattern in patterns:
+        found = files.sources(pattern)
+        entries.append(["pattern", pattern, len(found)])
+        for source in found:
+            entries.append(_entry(source))
+            if source.path.is_dir() and not source.path.is_symlink():
+                entries.extend(_entry(child) for child in files.children(source))
+    return entries

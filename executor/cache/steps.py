@@ -1,0 +1,102 @@
+"""The build loop's view of the layer cache: a key for every step, and for cacheable steps
+(RUN; COPY/ADD with --cache-copy-layers) a cached layer to use instead of running it."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from executor.build.registries import RegistryClients
+from executor.cache.key import base_key, context_files, step_key
+from executor.cache.store import RegistryLayerCache
+from executor.errors import UsageError
+from executor.image import Image, Layer, sha256_digest
+from executor.options import CacheOptions
+from executor.registry import RegistryError, parse_reference
+
+log = logging.getLogger("lamina")
+
+
+class LayerCache(Protocol):
+    def lookup(self, key: str) -> Layer | None: ...
+
+    def store(self, key: str, layer: Layer) -> None: ...
+
+
+@dataclass
+class StepCache:
+    layers: LayerCache
+    options: CacheOptions
+
+    def base(self, image: Image) -> str:
+        """The chain's first parent: the digest of the base image's config (which names every
+        base layer by diff id)."""
+        import json
+        config = json.dumps(image.config, sort_keys=True, separators=(",", ":")).encode()
+        return base_key(sha256_digest(config))
+
+    def key(self, parent: str, command: Any, ctx: Any) -> str:
+        """The key of ``command`` run in ``ctx`` (call before executing it)."""
+        instruction = command.instruction
+        files = None
+        if self._reads_context(command):
+            sources, _dest = command.arguments(ctx)
+            files = context_files(ctx.files, sources)
+        state = ctx.state
+        return step_key(parent,
+                        {"keyword": instruction.keyword, "original": instruction.original,
+                         "flags": {k: list(v) for k, v in instruction.flags.items()}},
+                        state.run_config,
+                        # the declared ARGs with their --build-arg values: an undeclared
+                        # --build-arg changes nothing in the build, so not the key either
+                        {"args": state.arg_values()},
+                        files)
+
+    def cacheable(self, command: Any) -> bool:
+        keyword = command.instruction.keyword.upper()
+        if keyword == "RUN":
+            return self.options.run_layers
+        if keyword in ("COPY", "ADD"):
+            return self.options.copy_layers and self._reads_context(command)
+        return False
+
+    def lookup(self, key: str) -> Layer | None:
+        try:
+            found = self.layers.lookup(key)
+        except RegistryError as error:  # a cache that cannot answer is a miss, not a failure
+            log.warning("cache lookup failed, running the step: %s", error)
+            return None
+        log.info("cache %s for key %s", "hit" if found else "miss", key[:12])
+        return found
+
+    def store(self, key: str, layer: Layer) -> None:
+        try:
+            self.layers.store(key, layer)
+        except RegistryError as error:
+            log.warning("could not store layer in the cache: %s", error)
+
+    @staticmethod
+    def _reads_context(command: Any) -> bool:
+        instruction = command.instruction
+        return (instruction.keyword.upper() in ("COPY", "ADD") and not instruction.flags.get("from")
+                and hasattr(command, "arguments"))
+
+
+def step_cache(options: CacheOptions, destinations: tuple[str, ...],
+               clients: RegistryClients) -> StepCache | None:
+    """The cache the options ask for, or None without --cache."""
+    if not options.enabled:
+        return None
+    repo = options.repo
+    if repo is None:
+        first = parse_reference(destinations[0])
+        repo = f"{first.context_name}/cache"
+    if repo.startswith("oci:"):
+        raise UsageError("--cache-repo oci:/path (a local OCI layout cache) is not supported yet")
+    ref = parse_reference(repo)
+    client = clients.for_push(ref.registry) if options.push else clients.for_pull(ref.registry)
+    store = RegistryLayerCache(ref, client, options.ttl_seconds, writable=options.push,
+                               now=lambda: datetime.datetime.now(datetime.timezone.utc))
+    return StepCache(store, options)

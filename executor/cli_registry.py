@@ -1,0 +1,197 @@
+"""kaniko's registry, TLS, output and cache flags, parsed into their option dataclasses.
+
+Kept apart from ``cli.py`` so the general flags and these concerns can change independently.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from executor.errors import UsageError
+from executor.options import CacheOptions, OutputOptions, RegistryOptions
+
+# kaniko booleans that also take "--flag=true|false" (cli.py normalizes those).
+BOOLEAN_FLAGS = ("--skip-default-registry-fallback", "--skip-push-permission-check", "--cache",
+                 "--cache-run-layers", "--cache-copy-layers", "--no-push-cache")
+
+_DOCKER_HUB_NAMES = {"docker.io": "index.docker.io", "registry-1.docker.io": "index.docker.io"}
+_GO_DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|ms|m|s)")
+_DURATION_UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+
+
+def add_flags(parser: argparse.ArgumentParser) -> None:
+    add = parser.add_argument
+    add("--registry-certificate", action="append", default=[], metavar="REG=PATH",
+        help="trust this CA bundle (in addition to the system's) for REG")
+    add("--registry-client-cert", action="append", default=[], metavar="REG=CRT,KEY",
+        help="present this client certificate to REG (mutual TLS)")
+    add("--skip-tls-verify-registry", action="append", default=[], metavar="REG",
+        help="do not verify REG's TLS certificate")
+    add("--insecure-registry", action="append", default=[], metavar="REG",
+        help="REG may be reached over plain HTTP")
+    add("--registry-mirror", action="append", default=[], metavar="HOST[/PATH]",
+        help="pull Docker Hub images from this mirror first (repeatable)")
+    add("--registry-map", action="append", default=[], metavar="FROM=TO[;FROM=TO...]",
+        help="pull images of registry FROM from TO first (repeatable)")
+    add("--push-retry", type=int, default=0, help="extra retries of each push request")
+    add("--image-download-retry", type=int, default=0, help="extra retries of each pull request")
+    add("--image-fs-extract-retry", type=int, default=0,
+        help="extract a base image again this many times if it fails midway")
+    add("--custom-platform", help="os/arch[/variant] of the base images to pull and of the image")
+    add("--image-format", choices=("docker", "oci"), default="docker",
+        help="media types of the manifest and layers (never mixed)")
+    add("--oci-layout-path", help="also write the image as an OCI image layout in this directory")
+    add("--image-name-with-digest-file", help="write REPOSITORY@DIGEST per destination here")
+    add("--image-name-tag-with-digest-file", help="write DESTINATION@DIGEST per destination here")
+    add("--cache-repo", help="registry repository (or oci:/path) holding cached layers")
+    add("--cache-ttl", default="336h", help="ignore cached layers older than this (Go duration)")
+    add("--cache-dir", help="base image cache filled by the warmer (not supported yet)")
+    for flag, help_text in (
+        ("--skip-default-registry-fallback", "never fall back from mirrors to the original"),
+        ("--skip-push-permission-check", "do not check push permission before building"),
+        ("--cache", "reuse layers of earlier builds from the cache repository"),
+        ("--cache-run-layers", "cache RUN layers (default true)"),
+        ("--cache-copy-layers", "cache COPY/ADD layers too"),
+        ("--no-push-cache", "read the cache but do not write new layers to it"),
+    ):
+        add_boolean(parser, flag, help_text)
+    parser.set_defaults(cache_run_layers=True)
+
+
+def add_boolean(parser: argparse.ArgumentParser, flag: str, help_text: str) -> None:
+    """A kaniko boolean: ``--flag``, and the hidden ``--no-lamina-flag`` that cli.py rewrites
+    ``--flag=false`` to."""
+    dest = flag[2:].replace("-", "_")
+    parser.add_argument(flag, dest=dest, action="store_true", help=help_text)
+    parser.add_argument("--no-lamina-" + flag[2:], dest=dest, action="store_false",
+                        help=argparse.SUPPRESS)
+
+
+def normalize_registry(name: str) -> str:
+    """``https://docker.io/`` -> ``index.docker.io``; a host (and path) as references spell it."""
+    for scheme in ("https://", "http://"):
+        if name.lower().startswith(scheme):
+            name = name[len(scheme):]
+    name = name.strip().rstrip("/")
+    host, sep, path = name.partition("/")
+    host = _DOCKER_HUB_NAMES.get(host.lower(), host)
+    return f"{host}{sep}{path}"
+
+
+def _pairs(values: Sequence[str], flag: str) -> list[tuple[str, str]]:
+    found = []
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not key or not sep or not value:
+            raise UsageError(f"{flag} {item!r}: expected REGISTRY=VALUE")
+        found.append((normalize_registry(key), value))
+    return found
+
+
+def _registry_maps(args: Any, env: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
+    maps: dict[str, list[str]] = {}
+    # kaniko reads KANIKO_REGISTRY_MAP too; flags come after it
+    specs = [env["KANIKO_REGISTRY_MAP"]] if env.get("KANIKO_REGISTRY_MAP") else []
+    for spec in [*specs, *args.registry_map]:
+        items = [item for item in spec.split(";") if item.strip()]
+        for source, target in _pairs(items, "--registry-map"):
+            maps.setdefault(source, []).append(normalize_registry(target))
+    mirrors = [normalize_registry(m) for m in args.registry_mirror]
+    if mirrors:
+        maps.setdefault("index.docker.io", []).extend(mirrors)
+    return {k: tuple(dict.fromkeys(v)) for k, v in maps.items()}
+
+
+def _platform(text: str | None) -> tuple[str, ...]:
+    if text is None:
+        return ("linux", "amd64")
+    parts = tuple(text.split("/"))
+    if len(parts) not in (2, 3) or not all(parts):
+        raise UsageError(f"--custom-platform {text!r}: expected os/arch or os/arch/variant")
+    return parts
+
+
+def _retries(value: int, flag: str) -> int:
+    if value < 0:
+        raise UsageError(f"{flag} {value}: must be 0 or more")
+    return value
+
+
+def _extract_retries(value: int) -> int:
+    # A cut connection mid-layer is already resumed by the blob reader (Range requests, up to
+    # the download retries); re-extracting a whole image over a half-extracted root is not.
+    if _retries(value, "--image-fs-extract-retry"):
+        raise UsageError("--image-fs-extract-retry is not supported yet (broken downloads are "
+                         "resumed; use --image-download-retry)")
+    return value
+
+
+def parse_duration(text: str, flag: str = "--cache-ttl") -> float:
+    """A Go duration (``336h``, ``1h30m``, ``90s``) in seconds."""
+    position, total = 0, 0.0
+    for match in _GO_DURATION.finditer(text):
+        if match.start() != position:
+            break
+        total += float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+        position = match.end()
+    if not text or position != len(text):
+        raise UsageError(f"{flag} {text!r}: expected a duration like 336h, 6h30m or 90s")
+    return total
+
+
+def registry_options(args: Any, env: Mapping[str, str]) -> RegistryOptions:
+    client_certificates: dict[str, tuple[Path, Path]] = {}
+    for registry, value in _pairs(args.registry_client_cert, "--registry-client-cert"):
+        certificate, sep, key = value.partition(",")
+        if not sep or not certificate or not key:
+            raise UsageError(f"--registry-client-cert {registry}={value}: expected "
+                             "REGISTRY=CERT,KEY")
+        client_certificates[registry] = (Path(certificate).absolute(), Path(key).absolute())
+    return RegistryOptions(
+        insecure=args.insecure, insecure_pull=args.insecure_pull,
+        skip_tls_verify=args.skip_tls_verify, skip_tls_verify_pull=args.skip_tls_verify_pull,
+        insecure_registries=frozenset(normalize_registry(r) for r in args.insecure_registry),
+        skip_tls_verify_registries=frozenset(normalize_registry(r)
+                                             for r in args.skip_tls_verify_registry),
+        certificates={r: Path(p).absolute()
+                      for r, p in _pairs(args.registry_certificate, "--registry-certificate")},
+        client_certificates=client_certificates,
+        registry_maps=_registry_maps(args, env),
+        skip_default_registry_fallback=args.skip_default_registry_fallback,
+        push_retry=_retries(args.push_retry, "--push-retry"),
+        image_download_retry=_retries(args.image_download_retry, "--image-download-retry"),
+        image_fs_extract_retry=_extract_retries(args.image_fs_extract_retry),
+        platform=_platform(args.custom_platform))
+
+
+def _path(value: str | None) -> Path | None:
+    return Path(value).absolute() if value else None
+
+
+def output_options(args: Any) -> OutputOptions:
+    return OutputOptions(
+        destinations=tuple(args.destination), no_push=args.no_push,
+        tar_path=_path(args.tar_path), digest_file=_path(args.digest_file),
+        image_format=args.image_format, oci_layout_path=_path(args.oci_layout_path),
+        image_name_with_digest_file=_path(args.image_name_with_digest_file),
+        image_name_tag_with_digest_file=_path(args.image_name_tag_with_digest_file),
+        skip_push_permission_check=args.skip_push_permission_check)
+
+
+def cache_options(args: Any) -> CacheOptions:
+    if args.cache_dir:
+        raise UsageError("--cache-dir (the warmer's base image cache) is not supported yet")
+    repo = args.cache_repo or None
+    if args.cache and repo is None and not args.destination:
+        raise UsageError("--cache needs --cache-repo when there is no --destination")
+    return CacheOptions(enabled=args.cache, repo=repo,
+                        ttl_seconds=parse_duration(args.cache_ttl),
+                        run_layers=args.cache_run_layers, copy_layers=args.cache_copy_layers,
+                        push=not args.no_push_cache)
+
+
+__all__ = ["BOOLEAN_FLAGS", "add_boolean", "add_flags", "cache_options", "normalize_registry",
+           "output_options", "parse_duration", "registry_options"]

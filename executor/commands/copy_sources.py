@@ -1,0 +1,91 @@
+"""What a COPY/ADD copies, beyond plain context paths: heredoc sources (``COPY <<EOF /path``),
+``--exclude`` patterns and ``--parents`` (BuildKit's labs semantics, with the ``/./`` pivot)."""
+
+from __future__ import annotations
+
+import posixpath
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from executor.build.context import ContextSource
+from executor.dockerfile import DockerIgnore, Instruction
+from executor.dockerfile.heredoc import heredoc_marker
+
+__all__ = ["Excludes", "HeredocFiles", "ParentsPattern"]
+
+
+class HeredocFiles:
+    """Writes a COPY's heredoc bodies to files in ``directory`` so they copy like context files.
+
+    BuildKit makes each one a 0644 file named after its delimiter; an unquoted delimiter's body is
+    ``$VAR``-expanded (``expand``), a quoted one's is taken as written.
+    """
+
+    def __init__(self, instruction: Instruction, directory: Path, expand: Callable[[str], str]) -> None:
+        self.bodies = {doc.name: doc for doc in instruction.heredocs}
+        self.directory = directory
+        self.expand = expand
+
+    def source(self, raw_word: str) -> ContextSource | None:
+        """The file for a source word that is a heredoc marker, or None for an ordinary source."""
+        marker = heredoc_marker(raw_word)
+        if marker is None or marker.name not in self.bodies:
+            return None
+        doc = self.bodies[marker.name]
+        body = doc.body()
+        if marker.expand:
+            body = self.expand(body)
+        folder = Path(tempfile.mkdtemp(dir=self.directory))
+        path = folder / posixpath.basename(marker.name.rstrip("/") or "heredoc")
+        path.write_text(body, encoding="utf-8", errors="surrogateescape")
+        path.chmod(0o644)
+        return ContextSource(path=path, rel=path.name)
+
+
+@dataclass(frozen=True)
+class Excludes:
+    """``--exclude`` patterns (.dockerignore syntax). A top-level source is matched by its path in
+    the context, an entry inside a copied directory by its path relative to that directory."""
+
+    patterns: DockerIgnore
+
+    @classmethod
+    def of(cls, values: list[str]) -> Excludes:
+        return cls(DockerIgnore.from_patterns(values))
+
+    def __bool__(self) -> bool:
+        return bool(self.patterns.patterns)
+
+    def source_excluded(self, source: ContextSource) -> bool:
+        return bool(self) and bool(source.rel) and self.patterns.excludes(source.rel)
+
+    def children(self, children: list[ContextSource], directory: ContextSource) -> list[ContextSource]:
+        if not self:
+            return children
+        prefix = directory.rel + "/" if directory.rel else ""
+        return [child for child in children if not self.patterns.excludes(child.rel[len(prefix):])]
+
+
+@dataclass(frozen=True)
+class ParentsPattern:
+    """A ``COPY --parents`` source: ``a/./b/*.txt`` keeps ``b/...`` below the destination; without
+    a ``/./`` pivot the whole path from the context root is kept."""
+
+    pivot: str  # context-relative directory the kept paths start from ("" for the root)
+    pattern: str  # the full context-relative pattern to look up
+
+    @classmethod
+    def parse(cls, word: str) -> ParentsPattern:
+        pivot, found, rest = word.partition("/./")
+        if not found:
+            return cls(pivot="", pattern=word)
+        cleaned = posixpath.normpath("/" + pivot).lstrip("/")
+        return cls(pivot=cleaned, pattern=f"{cleaned}/{rest}" if cleaned else rest)
+
+    def kept_path(self, source: ContextSource) -> str:
+        """The part of ``source``'s path recreated below the destination."""
+        if not self.pivot:
+            return source.rel
+        return source.rel[len(self.pivot) + 1:] if source.rel.startswith(self.pivot + "/") else ""

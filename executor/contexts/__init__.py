@@ -1,0 +1,27 @@
+"""Build contexts from wherever CI keeps them: a directory, a tarball (file, stdin, http(s)),
+a bucket (gs://, s3://) or a git repository, fetched under ``<kaniko-dir>/buildcontext``.
+
+Each kind of source is one module behind the small ``ContextSource`` protocol; archives share
+``ArchiveSource``, which streams and unpacks them with the layer extractor's path safety.
+"""
+
+from __future__ import annotations
+
+from .base import ArchiveSource, ContextSource, Download
+from .errors import ContextError
+from .flags import add_flags, git_options
+from .location import ContextFetch, ContextLocation, fetch_context, locate_context, parse_context
+
+__all__ = [
+    "ArchiveSource",
+    "ContextError",
+    "ContextFetch",
+    "ContextLocation",
+    "ContextSource",
+    "Download",
+    "add_flags",
+    "fetch_context",
+    "git_options",
+    "locate_context",
+    "parse_context",
+]

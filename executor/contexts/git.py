@@ -1,0 +1,198 @@
+"""``git://host/repo.git#ref[#commit]`` contexts, cloned over https (http with
+``GIT_PULL_METHOD=http``) by the system ``git``, as kaniko does with go-git.
+
+Credentials (``GIT_USERNAME``/``GIT_PASSWORD``, or ``GIT_TOKEN``) go to git as an
+``Authorization`` header in environment-only configuration scoped to the repository's host:
+never in a URL, a command line (``ps``) or a log line.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import re
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+from urllib.parse import unquote, urlsplit
+
+from executor.options import GitOptions
+
+from .errors import ContextError
+
+__all__ = ["GitRepository", "parse_git_context"]
+
+log = logging.getLogger("lamina")
+
+GIT_TIMEOUT = 30 * 60  # seconds for one git command: big repositories are slow, hung ones stop
+_COMMIT = re.compile(r"[0-9a-f]{7,64}")
+_FULL_COMMIT = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+
+
+def parse_git_context(rest: str, options: GitOptions) -> GitRepository:
+    """``host/repo.git#ref#commit`` (after ``git://``) into a repository to clone."""
+    location, _, fragment = rest.partition("#")
+    ref, _, commit = fragment.partition("#")
+    userinfo, at, host_path = location.partition("@")
+    if at and "/" not in userinfo:
+        # git://TOKEN@host/repo.git: the credentials leave the URL (and so every log line and
+        # the git command line) and travel like GIT_USERNAME/GIT_PASSWORD.
+        location = host_path
+    else:
+        userinfo = ""
+    if not location or "/" not in location.strip("/"):
+        raise ValueError("expected git://HOST/PATH/REPO.git[#REF[#COMMIT]]")
+    if commit and not _COMMIT.fullmatch(commit):
+        raise ValueError(f"{commit!r} is not a commit id (hexadecimal)")
+    if not commit and _FULL_COMMIT.fullmatch(ref):
+        ref, commit = "", ref  # "#<sha>" alone: a commit on the default branch's history
+    return GitRepository(location=location, ref=ref, commit=commit, options=options,
+                         url_credentials=unquote(userinfo))
+
+
+@dataclass(frozen=True)
+class GitRepository:
+    location: str  # host[:port]/path/repo.git
+    ref: str = ""  # refs/heads/x, refs/tags/v1, refs/pull/1/head, or a short branch/tag name
+    commit: str = ""
+    options: GitOptions = field(default_factory=GitOptions)
+    url_credentials: str = field(default="", repr=False)  # "user:password" or "token" from the URL
+
+    def describe(self) -> str:
+        text = f"git://{self.location}"
+        if self.ref or self.commit:
+            text += f"#{self.ref}"
+        return text + (f"#{self.commit}" if self.commit else "")
+
+    def url(self, env: Mapping[str, str]) -> str:
+        method = env.get("GIT_PULL_METHOD", "https")
+        return f"{method if method in ('http', 'https') else 'https'}://{self.location}"
+
+    def fetch(self, into: Path, env: Mapping[str, str]) -> None:
+        url = self.url(env)
+        git = _Git(self.describe(), _git_environment(url, env, self.url_credentials))
+        ref = self._resolve_ref(git, url)
+        log.info("cloning build context %s (%s)", self.describe(), ref or "default branch")
+        # A branch or tag is cloned directly; any other ref (refs/pull/1/head) or a commit is
+        # fetched into the clone and checked out detached, as kaniko's go-git clone does.
+        short = _short_name(ref)
+        later_checkout = bool(self.commit) or bool(ref and not short)
+        clone = ["clone", "--quiet"]
+        if later_checkout:
+            clone.append("--no-checkout")
+        if self.options.single_branch:
+            clone.append("--single-branch")
+        if short:
+            clone += ["--branch", short]
+        git.run(*clone, "--", url, str(into))
+        target = "HEAD"
+        if ref and not short:
+            git.run("-C", str(into), "fetch", "--quiet", "origin", ref)
+            target = "FETCH_HEAD"
+        if self.commit:
+            target = self._find_commit(git, into)
+        if later_checkout:
+            git.run("-C", str(into), "checkout", "--quiet", "--detach", target)
+        if self.options.recurse_submodules:
+            git.run("-C", str(into), "submodule", "update", "--quiet", "--init", "--recursive")
+        head = git.run("-C", str(into), "rev-parse", "HEAD").strip()
+        log.info("build context %s is at commit %s", self.describe(), head)
+
+    def _resolve_ref(self, git: _Git, url: str) -> str:
+        """The full name of the ref to check out ("" for the remote's default branch)."""
+        wanted = self.options.branch or self.ref
+        if not wanted or wanted == "HEAD":
+            return ""
+        refs = set()
+        for line in git.run("ls-remote", "--", url).splitlines():
+            _, _, name = line.partition("\t")
+            refs.add(name)
+        # --git branch= names a branch or tag (as kaniko); a #ref may also be a full ref name.
+        candidates = [f"refs/heads/{wanted}", f"refs/tags/{wanted}"]
+        if not self.options.branch and wanted.startswith("refs/"):
+            candidates.insert(0, wanted)
+        for candidate in candidates:
+            if candidate in refs:
+                return candidate
+        what = "branch or tag" if self.options.branch else "ref"
+        raise ContextError(self.describe(), f"unknown {what} {wanted!r} in the repository")
+
+    def _find_commit(self, git: _Git, into: Path) -> str:
+        found = git.try_run("-C", str(into), "rev-parse", "--verify", "--quiet",
+                            f"{self.commit}^{{commit}}")
+        if found is None:
+            # Not in the fetched history: servers may still hand out a reachable commit by id.
+            git.try_run("-C", str(into), "fetch", "--quiet", "origin", self.commit)
+            found = git.try_run("-C", str(into), "rev-parse", "--verify", "--quiet",
+                                f"{self.commit}^{{commit}}")
+        if found is None:
+            raise ContextError(self.describe(), f"unknown commit {self.commit!r} in the repository")
+        return found.strip()
+
+
+def _short_name(ref: str) -> str:
+    """The name ``git clone --branch`` takes for a branch or tag ref; "" for other refs."""
+    for prefix in ("refs/heads/", "refs/tags/"):
+        if ref.startswith(prefix):
+            return ref[len(prefix):]
+    return ""
+
+
+def _git_environment(url: str, env: Mapping[str, str], url_credentials: str = "") -> dict[str, str]:
+    result = dict(env)
+    result["GIT_TERMINAL_PROMPT"] = "0"  # fail on missing credentials instead of waiting for input
+    username, _, password = url_credentials.partition(":")
+    if env.get("GIT_USERNAME") or env.get("GIT_PASSWORD"):
+        username, password = env.get("GIT_USERNAME", ""), env.get("GIT_PASSWORD", "")
+    if env.get("GIT_TOKEN"):
+        username, password = env["GIT_TOKEN"], ""  # kaniko sends a token as the user name
+    if username or password:
+        parts = urlsplit(url)
+        scope = f"{parts.scheme}://{parts.netloc}/"  # this host only, also for its submodules
+        token = base64.b64encode(f"{username}:{password}".encode()).decode()
+        index = int(env.get("GIT_CONFIG_COUNT", "0") or 0)
+        result[f"GIT_CONFIG_KEY_{index}"] = f"http.{scope}.extraHeader"
+        result[f"GIT_CONFIG_VALUE_{index}"] = f"Authorization: Basic {token}"
+        result["GIT_CONFIG_COUNT"] = str(index + 1)
+    return result
+
+
+class _Git:
+    """Runs the system git with the prepared environment; failures become one-line errors."""
+
+    def __init__(self, source: str, env: dict[str, str]) -> None:
+        self._source = source
+        self._env = env
+
+    def try_run(self, *args: str) -> str | None:
+        result = self._call(args)
+        return result.stdout if result.returncode == 0 else None
+
+    def run(self, *args: str) -> str:
+        result = self._call(args)
+        if result.returncode != 0:
+            raise ContextError(self._source, f"git {args[0] if args[0] != '-C' else args[2]} "
+                               f"failed: {_explain(result.stderr)}")
+        return result.stdout
+
+    def _call(self, args: tuple[str, ...]) -> subprocess.CompletedProcess[str]:
+        log.debug("git %s", " ".join(args))
+        try:
+            return subprocess.run(["git", *args], env=self._env, capture_output=True, text=True,
+                                  stdin=subprocess.DEVNULL, timeout=GIT_TIMEOUT)
+        except FileNotFoundError:
+            raise ContextError(self._source, "git is not installed") from None
+        except subprocess.TimeoutExpired:
+            raise ContextError(self._source, f"git {args[0]} took more than {GIT_TIMEOUT} s") from None
+
+
+def _explain(stderr: str) -> str:
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    text = " ".join(lines)
+    if "could not read Username" in text or "Authentication failed" in text:
+        return "authentication failed (set GIT_USERNAME and GIT_PASSWORD, or GIT_TOKEN)"
+    for line in reversed(lines):
+        if line.startswith(("fatal:", "error:")):
+            return line.split(":", 1)[1].strip()
+    return lines[-1] if lines else "no output"

@@ -1,0 +1,90 @@
+"""--cache: a second build on a fresh root reuses the layers of the first; exactly the steps
+whose inputs changed run again."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from executor.cache import digest_json
+from tests.support.executor import ExecutorRun, run_executor, write_context
+from tests.support.registry import RunningRegistry
+
+DOCKERFILE = """FROM {base}
+RUN cat /proc/sys/kernel/random/uuid > /first
+COPY a.txt /a.txt
+RUN cat /proc/sys/kernel/random/uuid > /second
+COPY b.txt /b.txt
+ARG FLAVOUR=plain
+RUN echo $FLAVOUR > /flavour && cat /proc/sys/kernel/random/uuid > /third
+"""
+
+
+def _build(workdir: Path, context: Path, registry: RunningRegistry, name: str,
+           *flags: str) -> ExecutorRun:
+    run = run_executor(workdir, context, "--destination", registry.ref(f"cached/{name}"),
+                       "--cache", "--cache-repo", f"{registry.host}/cached/layers",
+                       "--cache-copy-layers", *flags)
+    assert run.returncode == 0, run.stderr
+    return run
+
+
+def _layers(registry: RunningRegistry, name: str) -> list[str]:
+    raw = subprocess.run(["skopeo", "inspect", "--raw", "--tls-verify=false",
+                          f"docker://{registry.ref(f'cached/{name}')}"],
+                         check=True, capture_output=True).stdout
+    return [layer["digest"] for layer in json.loads(raw)["layers"]]
+
+
+def _ran(run: ExecutorRun) -> list[str]:
+    """The RUN commands that executed: the runner logs each process it starts."""
+    marker = "INFO RUN /bin/sh -c "
+    return [line.split(marker, 1)[1] for line in run.stderr.splitlines() if marker in line]
+
+
+@pytest.mark.slow
+def test_second_build_runs_nothing_and_changes_rerun_exactly_what_they_must(
+        tmp_path: Path, registry: RunningRegistry, busybox_image: str) -> None:
+    context = write_context(tmp_path / "context", DOCKERFILE.format(base=busybox_image),
+                            {"a.txt": "a1\n", "b.txt": "b1\n", ".dockerignore": "ignored\n",
+                             "ignored": "x"})
+    first = _build(tmp_path / "one", context, registry, "one")
+    assert len(_ran(first)) == 3
+    base = _layers(registry, "one")
+
+    second = _build(tmp_path / "two", context, registry, "two")
+    assert _ran(second) == [] and second.stderr.count("cache hit") == 5
+    assert "/first" in _ran(first)[0]
+    assert _layers(registry, "two") == base  # the very same layers (uuids differ on re-run)
+
+    (context / "ignored").write_text("changed, but .dockerignore'd")
+    (context / "b.txt").write_text("b2\n")
+    third = _build(tmp_path / "three", context, registry, "three")
+    assert [c[-6:] for c in _ran(third)] == ["/third"]  # only what follows COPY b.txt
+    layers = _layers(registry, "three")
+    assert layers[:-2] == base[:-2] and layers[-2:] != base[-2:]
+
+    fourth = _build(tmp_path / "four", context, registry, "four", "--build-arg", "FLAVOUR=spicy")
+    assert [c[-6:] for c in _ran(fourth)] == ["/third"]  # the RUN that uses the build arg
+    assert _layers(registry, "four")[:-1] == layers[:-1]
+
+
+def test_no_push_cache_reads_but_never_writes(tmp_path: Path, registry: RunningRegistry,
+                                              busybox_image: str) -> None:
+    context = write_context(tmp_path / "context", f"FROM {busybox_image}\n"
+                            "RUN cat /proc/sys/kernel/random/uuid > /once\n")
+    args = ("--cache-repo", f"{registry.host}/cached/readonly")
+    first = _build(tmp_path / "one", context, registry, "ro1", *args, "--no-push-cache")
+    second = _build(tmp_path / "two", context, registry, "ro2", *args)
+    assert len(_ran(first)) == 1 and len(_ran(second)) == 1  # nothing was cached by the first
+    third = _build(tmp_path / "three", context, registry, "ro3", *args, "--no-push-cache")
+    assert _ran(third) == []
+    assert _layers(registry, "ro3") == _layers(registry, "ro2")
+
+
+def test_keys_are_unambiguous() -> None:
+    assert digest_json(["ab", "c"]) != digest_json(["a", "bc"])
+    assert digest_json({"A": "1 B=2"}) != digest_json({"A": "1", "B": "2"})

@@ -1,0 +1,180 @@
+"""Real servers on loopback for context tests: static files over http, a git http-backend,
+the Cloud Storage emulator and moto's S3 server, each started and stopped by a fixture."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from socketserver import ThreadingMixIn
+from typing import Iterable, Iterator
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from tests.support.registry import free_port
+
+
+def wait_for_port(port: int, process: subprocess.Popen | None = None, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode} before listening on {port}")
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
+
+
+@contextlib.contextmanager
+def serve_process(args: list[str], port: int, env: dict[str, str] | None = None) -> Iterator[None]:
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               env={**os.environ, **(env or {})})
+    try:
+        wait_for_port(port, process)
+        yield
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+# --- static files (python -m http.server, in a thread) ------------------------------------
+
+@dataclass(frozen=True)
+class FileServer:
+    url: str  # http://127.0.0.1:PORT
+    directory: Path
+
+
+class _QuietFiles(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def serve_files(directory: Path) -> Iterator[FileServer]:
+    handler = lambda *a, **k: _QuietFiles(*a, directory=str(directory), **k)  # noqa: E731
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield FileServer(f"http://127.0.0.1:{server.server_address[1]}", directory)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+# --- git over smart http: git http-backend as CGI behind wsgiref ---------------------------
+
+@dataclass(frozen=True)
+class GitServer:
+    host: str  # 127.0.0.1:PORT; repositories below /private/ need basic auth
+    root: Path
+    username: str
+    password: str
+    token: str  # also accepted, as a user name with an empty password (how GitHub takes tokens)
+    seen_authorization: list[str]  # Authorization headers received, to prove how creds travel
+
+    def context(self, repo: str, fragment: str = "") -> str:
+        return f"git://{self.host}/{repo}" + (f"#{fragment}" if fragment else "")
+
+
+class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _QuietWSGI(WSGIRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def _basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def _git_backend(root: Path, accepted: set[str], seen: list[str]):
+
+    def app(environ: dict, start_response) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        authorization = environ.get("HTTP_AUTHORIZATION", "")
+        if authorization:
+            seen.append(authorization)
+        if path.startswith("/private/") and authorization not in accepted:
+            start_response("401 Unauthorized", [("WWW-Authenticate", 'Basic realm="git"'),
+                                                ("Content-Type", "text/plain")])
+            return [b"authentication required\n"]
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        cgi = {"GIT_PROJECT_ROOT": str(root), "GIT_HTTP_EXPORT_ALL": "1", "PATH_INFO": path,
+               "QUERY_STRING": environ.get("QUERY_STRING", ""),
+               "REQUEST_METHOD": environ["REQUEST_METHOD"],
+               "CONTENT_TYPE": environ.get("CONTENT_TYPE", ""), "CONTENT_LENGTH": str(len(body)),
+               "HTTP_CONTENT_ENCODING": environ.get("HTTP_CONTENT_ENCODING", ""),
+               "GIT_PROTOCOL": environ.get("HTTP_GIT_PROTOCOL", ""), "REMOTE_ADDR": "127.0.0.1",
+               "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+        out = subprocess.run(["git", "http-backend"], input=body, env=cgi, capture_output=True).stdout
+        head, _, payload = out.partition(b"\r\n\r\n")
+        status, headers = "200 OK", []
+        for line in head.decode("latin-1").split("\r\n"):
+            name, _, value = line.partition(":")
+            if name.lower() == "status":
+                status = value.strip()
+            elif name:
+                headers.append((name, value.strip()))
+        start_response(status, headers)
+        return [payload]
+
+    return app
+
+
+@contextlib.contextmanager
+def serve_git(root: Path, username: str = "ci", password: str = "s3cret-pass",
+              token: str = "t0ken-value") -> Iterator[GitServer]:
+    seen: list[str] = []
+    accepted = {_basic(username, password), _basic(token, "")}
+    server = make_server("127.0.0.1", 0, _git_backend(root, accepted, seen),
+                         server_class=_ThreadingWSGIServer, handler_class=_QuietWSGI)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield GitServer(f"127.0.0.1:{server.server_address[1]}", root, username, password, token, seen)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+# --- buckets ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class BucketServer:
+    endpoint: str  # http://127.0.0.1:PORT
+
+
+@contextlib.contextmanager
+def serve_gcs() -> Iterator[BucketServer]:
+    """gcp-storage-emulator, in memory."""
+    port = free_port()
+    with serve_process([sys.executable, "-m", "gcp_storage_emulator", "start", "--host", "127.0.0.1",
+                        "--port", str(port), "--in-memory", "--quiet"], port):
+        yield BucketServer(f"http://127.0.0.1:{port}")
+
+
+@contextlib.contextmanager
+def serve_s3(*, check_credentials: bool = False) -> Iterator[BucketServer]:
+    """moto in server mode; with ``check_credentials`` it refuses unknown access keys."""
+    port = free_port()
+    env = {"INITIAL_NO_AUTH_ACTION_COUNT": "0"} if check_credentials else {}
+    with serve_process([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                       port, env):
+        yield BucketServer(f"http://127.0.0.1:{port}")
