@@ -51,8 +51,10 @@ def _place_file(target: str, content: bytes) -> None:
     A copy, not a bind mount: a RUN may then replace or delete it, or all of /etc, without the
     EBUSY a mount point gives; the build keeps these paths out of every layer.
     """
-    if not os.path.isdir(os.path.dirname(target)):
+    directory = os.path.dirname(target)
+    if not os.path.isdir(directory):
         return  # no /etc (FROM scratch): nothing to place it in
+    before = os.stat(directory)
     if os.path.islink(target) or os.path.isfile(target):
         os.unlink(target)
     elif os.path.lexists(target):
@@ -60,6 +62,8 @@ def _place_file(target: str, content: bytes) -> None:
     with open(target, "wb") as dst:
         dst.write(content)
     os.chmod(target, 0o644)
+    # Put /etc's mtime back, so the directory does not show up changed in every RUN's layer.
+    os.utime(directory, ns=(before.st_atime_ns, before.st_mtime_ns))
 
 
 def _real_directory(path: str) -> str:
@@ -211,8 +215,16 @@ def _exit_with(code: int) -> None:
 
 def main() -> None:
     with os.fdopen(int(sys.argv[1]), "rb") as spec_pipe:
-        spec = json.loads(spec_pipe.read())
-    _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWPID), "unshare")
+        run(json.loads(spec_pipe.read()))
+
+
+def run(spec: dict) -> None:
+    """Never returns: the process ends with the command's exit status (125: sandbox failure)."""
+    try:
+        _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWPID), "unshare")
+    except OSError as error:
+        print(f"lamina: preparing the sandbox failed: {error}", file=sys.stderr)
+        os._exit(125)
     init = os.fork()
     if init:
         _forward_signals(init)

@@ -173,4 +173,5 @@ def test_run_layer_holds_exactly_the_changes(built: PulledImage) -> None:
     assert "home/.wh.app" in names
     assert "srv/app/hello-link" in names
     assert not any(n.startswith(("proc", "dev", "sys", "etc/hosts", "etc/resolv.conf")) for n in names)
+    assert "etc" not in names  # placing resolv.conf/hosts for the RUN leaves /etc untouched
     assert names == sorted(names, key=lambda n: n.split("/"))
