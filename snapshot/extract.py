@@ -8,9 +8,7 @@ import logging
 import os
 import shutil
 import stat
-import tarfile
 import zlib
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import BinaryIO
 
@@ -23,18 +21,15 @@ from .index import pack_stat
 from .layer_writer import OPAQUE_WHITEOUT, WHITEOUT_PREFIX
 from .rootfs import IGNORED, InRootResolver, split_entry_name
 from .snapshotter import DigestHints
+from .tar_reader import TarEntry, TarReader
 from .xattrs import SKIPPED_XATTRS, write_xattr
 
 __all__ = ["extract_layer", "open_layer_stream"]
 
 log = logging.getLogger(__name__)
 
-CHUNK = 1 << 20
-# tarfile's stream reader copies the rest of its buffer on every header read, so a 1 MiB buffer
-# makes layers of many small files several times slower; 64 KiB costs nothing on large bodies.
-TAR_STREAM_BUFFER = 1 << 16
-_XATTR_PREFIX = "SCHILY.xattr."
-_FORMAT_ERRORS = (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile)
+_FORMAT_ERRORS = (EOFError, zlib.error, gzip.BadGzipFile)
+_SPECIAL_BITS = stat.S_ISUID | stat.S_ISGID | stat.S_ISVTX
 
 
 def extract_layer(stream: BinaryIO, root: Path, ignore: IgnoreList, *, whiteouts: bool = True,
@@ -46,39 +41,26 @@ def extract_layer(stream: BinaryIO, root: Path, ignore: IgnoreList, *, whiteouts
     ``whiteouts=False`` unpacks a plain archive (a build context): ``.wh.`` files are just files.
     With ``hints``, the xxhash of every regular file written is recorded there (with its stat
     facts once written) while its bytes go by, so the snapshot baseline need not read them back.
+    No bytes at all is an empty layer, as Go's archive/tar reads it.
     """
     applier = _LayerApplier(os.fspath(root), ignore, whiteouts=whiteouts, hints=hints)
-    try:
-        tar = tarfile.open(
-            fileobj=stream,
-            mode="r|",
-            bufsize=TAR_STREAM_BUFFER,
-            encoding="utf-8",
-            errors="surrogateescape",
-        )
-    except tarfile.ReadError as e:
-        if str(e) == "empty file":
-            return  # like Go's archive/tar: no bytes at all is an empty layer
-        raise LayerFormatError(f"layer is not a tar archive: {e}") from e
-    except _FORMAT_ERRORS as e:
-        raise LayerFormatError(f"layer is not a tar archive: {e}") from e
-    with tar:
-        while True:
-            try:
-                member = tar.next()
-            except _FORMAT_ERRORS as e:
-                raise LayerFormatError(f"corrupt layer archive: {e}") from e
-            if member is None:
-                break
-            tar.members.clear()  # tarfile keeps every member it read; we need none of them
-            try:
-                applier.apply(member, tar)
-            except SnapshotError:
-                raise
-            except _FORMAT_ERRORS as e:
-                raise LayerFormatError(f"corrupt layer archive at {member.name!r}: {e}") from e
-            except OSError as e:
-                raise ExtractError(member.name, applier.root, str(e)) from e
+    reader = TarReader(stream)
+    entries = iter(reader)
+    while True:
+        try:
+            member = next(entries, None)
+        except _FORMAT_ERRORS as e:
+            raise LayerFormatError(f"corrupt layer archive: {e}") from e
+        if member is None:
+            break
+        try:
+            applier.apply(member, reader)
+        except SnapshotError:
+            raise
+        except _FORMAT_ERRORS as e:
+            raise LayerFormatError(f"corrupt layer archive at {member.name!r}: {e}") from e
+        except OSError as e:
+            raise ExtractError(member.name, applier.root, str(e)) from e
     applier.finish()
 
 
@@ -94,10 +76,18 @@ class _LayerApplier:
         # whiteout keeps these and removes the rest.
         self._written: dict[str, set[str]] = {}
         self._dir_times: dict[str, int] = {}  # host path -> mtime ns, applied at the end
+        umask = _current_umask()
+        # Regular files may skip fchown/fchmod when they are created as the layer wants them
+        # (owner = us, no bits the umask removes, no setuid/setgid/sticky): only with hints, whose
+        # fstat confirms it. umask unknown: never.
+        self._fast_metadata = hints is not None and umask is not None
+        self._fixed_by_chmod = _SPECIAL_BITS | (umask or 0)
+        self._euid = os.geteuid()
+        self._egid = os.getegid()
 
     # --- entry dispatch -------------------------------------------------------------------
 
-    def apply(self, member: tarfile.TarInfo, tar: tarfile.TarFile) -> None:
+    def apply(self, member: TarEntry, reader: TarReader) -> None:
         rel = split_entry_name(member.name)
         if not rel:
             log.debug("layer entry for the root directory itself ignored")
@@ -109,22 +99,19 @@ class _LayerApplier:
         if self._whiteouts and base.startswith(WHITEOUT_PREFIX):
             self._whiteout(rel[:cut] if cut != -1 else "", base, member.name)
             return
-        if not (member.isdir() or member.islnk() or member.isreg() or member.issym()
-                or member.ischr() or member.isblk() or member.isfifo()):
-            log.debug("layer entry %r of type %r skipped", member.name, member.type)
-            return
+        # The reader yields only the kinds handled here (and logs the ones it skips).
         target = self._paths.resolve(rel, member.name, create=True)
         if target is IGNORED or target is None:
             return
         assert isinstance(target, str)
         host = self._paths.host(target)
-        if member.isdir():
+        if member.isreg():
+            self._regular(member, reader, host, target)
+            self._dir_times.pop(host, None)
+        elif member.isdir():
             self._directory(member, host)
         elif member.islnk():
             self._hardlink(member, host, target)
-        elif member.isreg():
-            self._regular(member, tar, host, target)
-            self._dir_times.pop(host, None)
         else:
             self._clear(host, target)
             if member.issym():
@@ -141,7 +128,7 @@ class _LayerApplier:
 
     # --- kinds of entries -----------------------------------------------------------------
 
-    def _directory(self, member: tarfile.TarInfo, host: str) -> None:
+    def _directory(self, member: TarEntry, host: str) -> None:
         try:
             st = os.lstat(host)
         except FileNotFoundError:
@@ -153,33 +140,47 @@ class _LayerApplier:
             os.mkdir(host, 0o700)
         self._metadata(member, host, defer_times=True)
 
-    def _regular(self, member: tarfile.TarInfo, tar: tarfile.TarFile, host: str, target: str) -> None:
+    def _regular(self, member: TarEntry, reader: TarReader, host: str, target: str) -> None:
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        # Created with its final permissions when the umask leaves them alone, so that (as root,
+        # for a 0:0 file) neither fchown nor fchmod is needed; the hint's fstat checks it.
+        mode = member.mode & 0o7777
+        create_mode = mode & 0o777 if self._fast_metadata else 0o600
         try:
-            fd = os.open(host, flags, 0o600)
+            fd = os.open(host, flags, create_mode)
         except FileExistsError:  # rarely: only then is the lstat of clearing the way worth it
             self._clear(host, target)
-            fd = os.open(host, flags, 0o600)
+            fd = os.open(host, flags, create_mode)
         try:
             digest = xxhash.xxh3_128()
             if member.size:
-                body = tar.extractfile(member)
-                assert body is not None
                 write = os.write
-                while chunk := body.read(CHUNK):
-                    digest.update(chunk)
-                    view = memoryview(chunk)
+                update = digest.update
+                for view in reader.body():
+                    update(view)
                     while view:
                         view = view[write(fd, view):]
-            self._metadata(member, fd)
-            if self._hints is not None:
-                # Taken after the times are set: any later change moves ctime, voiding the hint.
+            hints = self._hints
+            if hints is None:
+                self._metadata(member, fd)
+                return
+            fast = (self._fast_metadata and member.uid == self._euid and member.gid == self._egid
+                    and not mode & self._fixed_by_chmod)
+            if fast:
+                self._xattrs_and_times(member, fd)
+            else:
+                self._metadata(member, fd)
+            # Taken after the times are set: any later change moves ctime, voiding the hint.
+            st = os.fstat(fd)
+            if fast and (st.st_mode & 0o7777 != mode or st.st_uid != member.uid
+                         or st.st_gid != member.gid):  # a setgid parent, a default ACL...
+                self._metadata(member, fd)
                 st = os.fstat(fd)
-                self._hints[st.st_ino] = pack_stat(st) + digest.digest()
+            hints[st.st_ino] = pack_stat(st) + digest.digest()
         finally:
             os.close(fd)
 
-    def _hardlink(self, member: tarfile.TarInfo, host: str, target: str) -> None:
+    def _hardlink(self, member: TarEntry, host: str, target: str) -> None:
         link_rel = split_entry_name(member.linkname, member.name)
         source = self._paths.resolve(link_rel, member.name, create=False)
         if source is IGNORED:
@@ -195,7 +196,7 @@ class _LayerApplier:
         os.link(self._paths.host(source), host, follow_symlinks=False)
         self._dir_times.pop(host, None)
 
-    def _device(self, member: tarfile.TarInfo, host: str) -> bool:
+    def _device(self, member: TarEntry, host: str) -> bool:
         kind = stat.S_IFCHR if member.ischr() else stat.S_IFBLK
         try:
             os.mknod(host, kind | 0o600, os.makedev(member.devmajor, member.devminor))
@@ -291,7 +292,7 @@ class _LayerApplier:
 
     def _metadata(
         self,
-        member: tarfile.TarInfo,
+        member: TarEntry,
         target: str | int,
         *,
         symlink: bool = False,
@@ -306,12 +307,14 @@ class _LayerApplier:
             os.chown(target, member.uid, member.gid, follow_symlinks=False)
             if not symlink:
                 os.chmod(target, member.mode & 0o7777)
-        for key, value in member.pax_headers.items():
-            if key.startswith(_XATTR_PREFIX):
-                name = key[len(_XATTR_PREFIX) :]
-                if name not in SKIPPED_XATTRS:
-                    write_xattr(target, name, value.encode("utf-8", "surrogateescape"))
-        ns = _mtime_ns(member)
+        self._xattrs_and_times(member, target, defer_times=defer_times)
+
+    def _xattrs_and_times(self, member: TarEntry, target: str | int, *,
+                          defer_times: bool = False) -> None:
+        for name, value in member.xattrs.items():
+            if name not in SKIPPED_XATTRS:
+                write_xattr(target, name, value)
+        ns = member.mtime_ns
         if defer_times:
             assert isinstance(target, str)
             self._dir_times[target] = ns
@@ -330,11 +333,13 @@ class _LayerApplier:
         self._dir_times.clear()
 
 
-def _mtime_ns(member: tarfile.TarInfo) -> int:
-    exact = member.pax_headers.get("mtime")
-    if exact is not None:
-        try:
-            return int(Decimal(exact) * 1_000_000_000)
-        except InvalidOperation:
-            pass
-    return int(member.mtime * 1_000_000_000)
+def _current_umask() -> int | None:
+    """The process umask, read without setting it (os.umask would race other threads)."""
+    try:
+        with open("/proc/self/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return None

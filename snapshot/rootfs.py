@@ -26,6 +26,9 @@ def split_entry_name(name: str, entry: str | None = None) -> str:
     """A layer entry name as a root-relative path ("./" and "//" dropped).
 
     An absolute name or a ".." component is an ``UnsafeLayerEntry``."""
+    if "//" not in name and "/." not in name and not name.startswith((".", "/")) \
+            and not name.endswith("/"):
+        return name  # already plain: no empty, "." or ".." component (the usual case)
     entry = name if entry is None else entry
     if name.startswith("/"):
         raise UnsafeLayerEntry(entry, "absolute path")
