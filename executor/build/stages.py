@@ -58,11 +58,9 @@ def plan_stages(dockerfile: Dockerfile, target: str | None, skip_unused: bool,
             raise UsageError(f"--target {target!r}: no such stage in {dockerfile.name}")
         target_index = found.index
 
-    def depends_on(stage: Stage) -> set[int]:
+    def file_deps(stage: Stage) -> set[int]:
+        """Earlier stages whose files this stage reads (COPY --from, RUN --mount from=)."""
         deps = set()
-        base = dockerfile.find_stage(expand(stage.base))
-        if base is not None and base.index < stage.index:
-            deps.add(base.index)
         for ref, line in _stage_refs(stage):
             found = dockerfile.find_stage(expand(ref))
             if found is not None:
@@ -72,7 +70,14 @@ def plan_stages(dockerfile: Dockerfile, target: str | None, skip_unused: bool,
                 deps.add(found.index)
         return deps
 
-    deps = {stage.index: depends_on(stage) for stage in dockerfile.stages[: target_index + 1]}
+    def base_dep(stage: Stage) -> set[int]:
+        """The earlier stage this stage is built FROM: its image is needed, not its files."""
+        base = dockerfile.find_stage(expand(stage.base))
+        return {base.index} if base is not None and base.index < stage.index else set()
+
+    stages = dockerfile.stages[: target_index + 1]
+    reads_files = {stage.index: file_deps(stage) for stage in stages}
+    deps = {stage.index: reads_files[stage.index] | base_dep(stage) for stage in stages}
     if skip_unused:
         needed, todo = set(), [target_index]
         while todo:
@@ -83,8 +88,8 @@ def plan_stages(dockerfile: Dockerfile, target: str | None, skip_unused: bool,
         order = tuple(sorted(needed))
     else:
         order = tuple(range(target_index + 1))
-    keep = frozenset(ref for index in order for ref in deps[index]
-                     if dockerfile.stages[index].index != ref)
+    # Only --from readers need a stage's root kept; FROM <stage> extracts the stage's image.
+    keep = frozenset(ref for index in order for ref in reads_files[index])
     return StagePlan(order=order, keep_files=keep, target=target_index)
 
 
