@@ -94,7 +94,10 @@ def render(results: list[Result], *, runs: int, started: datetime.datetime, lami
         "its image to the same loopback registry. Times are wall-clock medians of the whole command "
         "(process start, pull, build, push). Peak memory is the largest sum of RSS over the whole "
         "process tree, sampled from /proc every 10 ms (at least the kernel's per-process maximum), "
-        "the largest over the runs.",
+        "the largest over the runs. After removing a run's files the harness waits 40 s before the "
+        "next build: this machine's ext4 has no journal, and ext4 then skips every inode freed in the "
+        "last 30-35 s on each file creation, which made a build right after a large removal several "
+        "times slower than the same build on a disk at rest.",
         "",
     ]
     if lamina_args:
