@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fnmatch
 import os
 import posixpath
 import re
@@ -11,6 +10,7 @@ from pathlib import Path
 from typing import Iterator
 
 from executor.dockerfile import DockerIgnore
+from executor.dockerfile.gomatch import check_syntax, go_match
 from executor.build.rootfs import resolve_in_root
 from executor.errors import BuildError
 
@@ -51,6 +51,11 @@ class BuildContextFiles:
         if cleaned == ".":
             cleaned = ""
         if _WILDCARD.search(cleaned):
+            for part in cleaned.split("/"):
+                try:
+                    check_syntax(part)
+                except ValueError as error:
+                    raise BuildError(f"source {pattern!r}: {error}") from None
             matches = [src for src in self._walk_all() if _match_path(cleaned, src.rel)]
             return sorted(matches, key=lambda s: s.rel)
         if self.image_root:
@@ -98,4 +103,4 @@ def _match_path(pattern: str, rel: str) -> bool:
     pattern_parts, rel_parts = pattern.split("/"), rel.split("/")
     if len(pattern_parts) != len(rel_parts):
         return False
-    return all(fnmatch.fnmatchcase(part, pat) for pat, part in zip(pattern_parts, rel_parts))
+    return all(go_match(pat, part) for pat, part in zip(pattern_parts, rel_parts))

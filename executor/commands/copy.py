@@ -98,7 +98,10 @@ class CopyCommand(Command):
                 sources.append((inline, ""))
                 continue
             spec = ParentsPattern.parse(pattern) if parents else None
-            found = files.sources(spec.pattern if spec else pattern)
+            try:
+                found = files.sources(spec.pattern if spec else pattern)
+            except BuildError as error:
+                raise self.error(ctx, f"{self.keyword} failed: {error}") from None
             if not found:
                 where = ("the build context or excluded by .dockerignore" if files is ctx.files
                          else f"--from={self.instruction.flags['from'][-1]}")

@@ -22,6 +22,7 @@ from enum import Enum
 from pathlib import Path
 
 from executor.dockerfile.errors import DockerignoreError
+from executor.dockerfile.gomatch import check_syntax
 
 __all__ = ["DockerIgnore", "IgnorePattern", "go_clean_path"]
 
@@ -49,46 +50,6 @@ def go_clean_path(path: str) -> str:
     if rooted:
         return "/" + cleaned
     return cleaned or "."
-
-
-def _check_go_match_syntax(pattern: str) -> None:
-    """Raise ``ValueError`` where Go's ``filepath.Match`` would return ``ErrBadPattern``."""
-    n = len(pattern)
-    i = 0
-
-    def get_esc(j: int) -> int:
-        if j >= n or pattern[j] in "-]":
-            raise ValueError("syntax error in pattern")
-        if pattern[j] == "\\":
-            j += 1
-            if j >= n:
-                raise ValueError("syntax error in pattern")
-        j += 1
-        if j >= n:  # a class must still be closed
-            raise ValueError("syntax error in pattern")
-        return j
-
-    while i < n:
-        ch = pattern[i]
-        if ch == "\\":
-            if i + 1 >= n:
-                raise ValueError("syntax error in pattern")
-            i += 2
-        elif ch == "[":
-            i += 1
-            if i < n and pattern[i] == "^":
-                i += 1
-            ranges = 0
-            while True:
-                if i < n and pattern[i] == "]" and ranges > 0:
-                    i += 1
-                    break
-                i = get_esc(i)
-                if pattern[i] == "-":
-                    i = get_esc(i + 1)
-                ranges += 1
-        else:
-            i += 1
 
 
 class _MatchType(Enum):
@@ -244,7 +205,7 @@ class DockerIgnore:
             if exception and not pattern:
                 raise DockerignoreError('illegal exclusion pattern: "!"', number, name)
             try:
-                _check_go_match_syntax(pattern)
+                check_syntax(pattern)
                 patterns.append(IgnorePattern.compile(pattern, exception, number))
             except (ValueError, re.error) as exc:
                 raise DockerignoreError(f"bad pattern {raw.strip()!r}: {exc}", number, name) from None

@@ -86,6 +86,15 @@ def test_copy_source_missing(tmp_path: Path, registry: RunningRegistry, busybox_
     assert not manifest_exists(registry, dest)
 
 
+def test_copy_source_bad_wildcard_names_the_line(tmp_path: Path, registry: RunningRegistry,
+                                                  busybox_image: str) -> None:
+    # Go's filepath.Match refuses an unclosed class (ErrBadPattern); it is not a literal "[a"
+    run, dest = build(tmp_path, registry, f"FROM {busybox_image}\nRUN true\nCOPY [a*.txt /x/\n",
+                      files={"[a.txt": "a\n", "ab.txt": "b\n"})
+    assert_failed(run, ":3:", "[a*.txt", "syntax error in pattern")
+    assert not manifest_exists(registry, dest)
+
+
 @pytest.fixture(scope="module")
 def auth_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningRegistry]:
     with run_registry(tmp_path_factory.mktemp("authreg"), tls=True, username="builder",

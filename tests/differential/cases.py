@@ -65,6 +65,9 @@ RUN echo $FLAVOR > /flavor.txt
     Case("copy_directory_contents_not_directory", "FROM {base}\nCOPY dir /copied\n", FILES),
     Case("copy_several_sources", "FROM {base}\nCOPY a.txt b.txt dir /multi/\n", FILES),
     Case("copy_wildcards", "FROM {base}\nCOPY *.txt /wild/\nCOPY di? /wild2/\n", FILES),
+    # Go's filepath.Match, not fnmatch: [^b] negates, ! in a class is a plain character
+    Case("copy_wildcard_classes_as_go", "FROM {base}\nCOPY [^b]?.txt /negated/\nCOPY [!b]x.txt /bang/\n",
+         {"!x.txt": "bang\n", "ax.txt": "a\n", "bx.txt": "b\n", "cy.txt": "c\n"}),
     Case("copy_relative_to_workdir", "FROM {base}\nWORKDIR /work\nCOPY a.txt rel/\nCOPY b.txt .\n", FILES),
     Case("copy_chown_by_name", "FROM {base}\nCOPY --chown=app:staff dir /owned/\n", FILES),
     Case("copy_chown_numeric_unknown_ids", "FROM {base}\nCOPY --chown=4321:8765 a.txt /numeric/\n", FILES),
