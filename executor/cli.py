@@ -8,7 +8,7 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 from executor.errors import BuildInterrupted, LaminaError, UsageError
 from executor import cli_registry, cli_snapshot, contexts
@@ -26,7 +26,7 @@ VERBOSITY_LEVELS = {"panic": logging.CRITICAL, "fatal": logging.CRITICAL, "error
                     "debug": logging.DEBUG, "trace": logging.DEBUG}
 
 
-def _normalize_booleans(argv: Sequence[str]) -> list[str]:
+def normalize_booleans(argv: Sequence[str]) -> list[str]:
     """Rewrite ``--flag=true`` to ``--flag`` and ``--flag=false`` to ``--no-lamina-flag``."""
     result = []
     for arg in argv:
@@ -44,13 +44,13 @@ def _normalize_booleans(argv: Sequence[str]) -> list[str]:
     return result
 
 
-class _Parser(argparse.ArgumentParser):
+class FlagParser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(message)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="executor", description="Build a container image from a Dockerfile, "
+    parser = FlagParser(prog="executor", description="Build a container image from a Dockerfile, "
                      "without a daemon (kaniko-compatible).", allow_abbrev=False)
     add = parser.add_argument
     add("-f", "--dockerfile", default="Dockerfile",
@@ -113,7 +113,7 @@ def _secret(spec: str) -> SecretSource:
     return SecretSource(id=secret_id, path=path)
 
 
-def _key_values(values: Sequence[str], flag: str, env: Mapping[str, str]) -> dict[str, str]:
+def key_values(values: Sequence[str], flag: str, env: Mapping[str, str]) -> dict[str, str]:
     result: dict[str, str] = {}
     for item in values:
         key, sep, value = item.partition("=")
@@ -130,15 +130,15 @@ def _key_values(values: Sequence[str], flag: str, env: Mapping[str, str]) -> dic
 
 
 def parse_options(argv: Sequence[str], env: Mapping[str, str]) -> ExecutorOptions:
-    args = build_parser().parse_args(_normalize_booleans(argv))
+    args = build_parser().parse_args(normalize_booleans(argv))
     where = contexts.locate_context(args.context, args.dockerfile, args.context_sub_path,
                                     contexts.git_options(args.git), Path(args.kaniko_dir).absolute())
     if not args.destination and not args.no_push:
         raise UsageError("you must provide --destination, or use --no-push")
     return ExecutorOptions(
         source=SourceOptions(context=where.context, dockerfile=where.dockerfile, fetch=where.fetch,
-                             build_args=_key_values(args.build_arg, "--build-arg", env),
-                             labels=_key_values(args.label, "--label", env),
+                             build_args=key_values(args.build_arg, "--build-arg", env),
+                             labels=key_values(args.label, "--label", env),
                              target=args.target, skip_unused_stages=args.skip_unused_stages,
                              secrets=tuple(_secret(spec) for spec in args.secret)),
         root=RootOptions(root=Path(args.root).absolute(), kaniko_dir=Path(args.kaniko_dir).absolute(),
@@ -166,10 +166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _build_main(argv: Sequence[str]) -> int:
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, _raise_interrupted)
-    logging.basicConfig(format="%(levelname)s %(message)s", stream=sys.stderr, level=logging.INFO)
-    try:
+    def build() -> int:
         options = parse_options(argv, os.environ)
         logging.getLogger().setLevel(VERBOSITY_LEVELS[options.verbosity])
         from executor.build.executor import execute  # heavy imports only once flags are valid
@@ -177,6 +174,19 @@ def _build_main(argv: Sequence[str]) -> int:
         if digest:
             log.info("image digest %s", digest)
         return 0
+
+    return run_cli(build)
+
+
+def run_cli(body: Callable[[], int]) -> int:
+    """Run a command (executor, warmer) as kaniko's do: SIGTERM and SIGHUP interrupt it (finally
+    blocks remove what is half-written), logs go to stderr, and an error is one ``error:`` line
+    and a non-zero exit code, never a traceback."""
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _raise_interrupted)
+    logging.basicConfig(format="%(levelname)s %(message)s", stream=sys.stderr, level=logging.INFO)
+    try:
+        return body()
     except LaminaError as error:
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
         print(f"error: {message}", file=sys.stderr)

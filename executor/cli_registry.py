@@ -22,7 +22,8 @@ _GO_DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|ms|m|s)")
 _DURATION_UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
 
 
-def add_flags(parser: argparse.ArgumentParser) -> None:
+def add_registry_flags(parser: argparse.ArgumentParser) -> None:
+    """The flags of pulling from registries: TLS, routing, retries, platform (executor, warmer)."""
     add = parser.add_argument
     add("--registry-certificate", action="append", default=[], metavar="REG=PATH",
         help="trust this CA bundle (in addition to the system's) for REG")
@@ -36,11 +37,21 @@ def add_flags(parser: argparse.ArgumentParser) -> None:
         help="pull Docker Hub images from this mirror first (repeatable)")
     add("--registry-map", action="append", default=[], metavar="FROM=TO[;FROM=TO...]",
         help="pull images of registry FROM from TO first (repeatable)")
-    add("--push-retry", type=int, default=0, help="extra retries of each push request")
     add("--image-download-retry", type=int, default=0, help="extra retries of each pull request")
+    add("--custom-platform", help="os/arch[/variant] of the base images to pull and of the image")
+    add_boolean(parser, "--skip-default-registry-fallback",
+                "never fall back from mirrors to the original")
+    parser.set_defaults(push_retry=0, image_fs_extract_retry=0)
+
+
+def add_flags(parser: argparse.ArgumentParser) -> None:
+    """Every flag of this module: the registry flags, and the executor's push, output and cache
+    flags."""
+    add_registry_flags(parser)
+    add = parser.add_argument
+    add("--push-retry", type=int, default=0, help="extra retries of each push request")
     add("--image-fs-extract-retry", type=int, default=0,
         help="extract a base image again this many times if it fails midway")
-    add("--custom-platform", help="os/arch[/variant] of the base images to pull and of the image")
     add("--image-format", choices=("docker", "oci"), default="docker",
         help="media types of the manifest and layers (never mixed)")
     add("--oci-layout-path", help="also write the image as an OCI image layout in this directory")
@@ -48,9 +59,9 @@ def add_flags(parser: argparse.ArgumentParser) -> None:
     add("--image-name-tag-with-digest-file", help="write DESTINATION@DIGEST per destination here")
     add("--cache-repo", help="registry repository (or oci:/path) holding cached layers")
     add("--cache-ttl", default="336h", help="ignore cached layers older than this (Go duration)")
-    add("--cache-dir", help="base image cache filled by the warmer (not supported yet)")
+    add("--cache-dir", help="take base images from this directory (filled by the warmer) "
+        "instead of downloading their layers")
     for flag, help_text in (
-        ("--skip-default-registry-fallback", "never fall back from mirrors to the original"),
         ("--skip-push-permission-check", "do not check push permission before building"),
         ("--cache", "reuse layers of earlier builds from the cache repository"),
         ("--cache-run-layers", "cache RUN layers (default true)"),
@@ -120,15 +131,6 @@ def _retries(value: int, flag: str) -> int:
     return value
 
 
-def _extract_retries(value: int) -> int:
-    # A cut connection mid-layer is already resumed by the blob reader (Range requests, up to
-    # the download retries); re-extracting a whole image over a half-extracted root is not.
-    if _retries(value, "--image-fs-extract-retry"):
-        raise UsageError("--image-fs-extract-retry is not supported yet (broken downloads are "
-                         "resumed; use --image-download-retry)")
-    return value
-
-
 def parse_duration(text: str, flag: str = "--cache-ttl") -> float:
     """A Go duration (``336h``, ``1h30m``, ``90s``) in seconds."""
     position, total = 0, 0.0
@@ -163,7 +165,7 @@ def registry_options(args: Any, env: Mapping[str, str]) -> RegistryOptions:
         skip_default_registry_fallback=args.skip_default_registry_fallback,
         push_retry=_retries(args.push_retry, "--push-retry"),
         image_download_retry=_retries(args.image_download_retry, "--image-download-retry"),
-        image_fs_extract_retry=_extract_retries(args.image_fs_extract_retry),
+        image_fs_extract_retry=_retries(args.image_fs_extract_retry, "--image-fs-extract-retry"),
         platform=_platform(args.custom_platform))
 
 
@@ -182,16 +184,15 @@ def output_options(args: Any) -> OutputOptions:
 
 
 def cache_options(args: Any) -> CacheOptions:
-    if args.cache_dir:
-        raise UsageError("--cache-dir (the warmer's base image cache) is not supported yet")
     repo = args.cache_repo or None
     if args.cache and repo is None and not args.destination:
         raise UsageError("--cache needs --cache-repo when there is no --destination")
     return CacheOptions(enabled=args.cache, repo=repo,
                         ttl_seconds=parse_duration(args.cache_ttl),
                         run_layers=args.cache_run_layers, copy_layers=args.cache_copy_layers,
-                        push=not args.no_push_cache)
+                        push=not args.no_push_cache, dir=_path(args.cache_dir))
 
 
-__all__ = ["BOOLEAN_FLAGS", "add_boolean", "add_flags", "cache_options", "normalize_registry",
+__all__ = ["BOOLEAN_FLAGS", "add_boolean", "add_flags", "add_registry_flags", "cache_options",
+           "normalize_registry",
            "output_options", "parse_duration", "registry_options"]

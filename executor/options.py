@@ -102,8 +102,8 @@ class OutputOptions:
 
 @dataclass(frozen=True)
 class CacheOptions:
-    """kaniko's layer cache: cached RUN (and optionally COPY) layers in a registry repository or
-    a local OCI layout (``oci:/path``)."""
+    """kaniko's caches: cached RUN (and optionally COPY) layers in a registry repository or a
+    local OCI layout (``oci:/path``), and base images the warmer put in ``--cache-dir``."""
 
     enabled: bool = False
     repo: str | None = None  # None: "<first destination's repository>/cache", as kaniko does
@@ -111,6 +111,7 @@ class CacheOptions:
     run_layers: bool = True
     copy_layers: bool = False
     push: bool = True  # False: --no-push-cache (read the cache, never write it)
+    dir: Path | None = None  # --cache-dir: base images by manifest digest (the warmer's)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ import io
 import json
 import logging
 import os
+import secrets
 import shutil
 import tarfile
 import tempfile
@@ -105,26 +106,9 @@ def push_image(image: Image, serialized: ManifestBytes, destinations: list[str],
         log.info("pushed %s@%s", ref, serialized.digest)
 
 
-@contextlib.contextmanager
-def _atomic_file(path: Path) -> Iterator[BinaryIO]:
-    """A temporary file next to ``path``, renamed to it only if the block completes."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.partial-")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            yield out
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp_name)
-        raise
-
-
 def write_tarball(image: Image, serialized: ManifestBytes, path: Path, tags: list[str]) -> None:
     """A ``docker save``-style tarball (``docker load``/``podman load``/``skopeo`` read it)."""
-    with _atomic_file(path) as out, tarfile.open(fileobj=out, mode="w|",
+    with _atomic_file(path, durable=True) as out, tarfile.open(fileobj=out, mode="w|",
                                                  format=tarfile.PAX_FORMAT) as tar:
         config_name = serialized.config_digest.split(":", 1)[1] + ".json"
         _add_bytes(tar, config_name, serialized.config)
@@ -147,20 +131,7 @@ def write_oci_layout(image: Image, serialized: ManifestBytes, path: Path,
     path.parent.mkdir(parents=True, exist_ok=True)
     temp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.partial-"))
     try:
-        blobs_dir = temp / "blobs" / "sha256"
-        blobs_dir.mkdir(parents=True)
-        for blob in _blobs(image, serialized):
-            with blob.opener() as source, open(blobs_dir / blob.digest.split(":", 1)[1],
-                                               "wb") as out:
-                shutil.copyfileobj(source, out, 1024 * 1024)
-        (blobs_dir / serialized.digest.split(":", 1)[1]).write_bytes(serialized.manifest)
-        descriptor = {"mediaType": serialized.media_type, "digest": serialized.digest,
-                      "size": len(serialized.manifest)}
-        manifests = [{**descriptor, "annotations": {"org.opencontainers.image.ref.name": name}}
-                     for name in ref_names] or [descriptor]
-        index = {"schemaVersion": 2, "mediaType": OCI_INDEX_TYPE, "manifests": manifests}
-        (temp / "index.json").write_text(json.dumps(index))
-        (temp / "oci-layout").write_text(json.dumps(OCI_LAYOUT_VERSION))
+        fill_oci_layout(temp, image, serialized, ref_names)
         if path.exists():
             old = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.old-"))
             os.replace(path, old / "layout")
@@ -172,6 +143,56 @@ def write_oci_layout(image: Image, serialized: ManifestBytes, path: Path,
         shutil.rmtree(temp, ignore_errors=True)
         raise
     log.info("wrote OCI layout %s", path)
+
+
+def fill_oci_layout(directory: Path, image: Image, serialized: ManifestBytes,
+                    ref_names: list[str]) -> None:
+    """Write the image into the OCI layout at ``directory`` (empty, or a layout to update): its
+    blobs, ``oci-layout``, then ``index.json`` naming only this image.
+
+    Every file appears under its final name complete (written aside, then renamed), and the index
+    last, so a reader of a layout being updated sees the old image or the new one, never a part.
+    Blobs already there are left for such readers; nothing is deleted."""
+    blobs_dir = directory / "blobs" / "sha256"
+    blobs_dir.mkdir(parents=True, exist_ok=True)
+    for blob in _blobs(image, serialized):
+        with blob.opener() as source, _atomic_file(blobs_dir / _hex(blob.digest)) as out:
+            shutil.copyfileobj(source, out, 1024 * 1024)
+    with _atomic_file(blobs_dir / _hex(serialized.digest)) as out:
+        out.write(serialized.manifest)
+    descriptor = {"mediaType": serialized.media_type, "digest": serialized.digest,
+                  "size": len(serialized.manifest)}
+    manifests = [{**descriptor, "annotations": {"org.opencontainers.image.ref.name": name}}
+                 for name in ref_names] or [descriptor]
+    index = {"schemaVersion": 2, "mediaType": OCI_INDEX_TYPE, "manifests": manifests}
+    with _atomic_file(directory / "oci-layout") as out:
+        out.write(json.dumps(OCI_LAYOUT_VERSION).encode())
+    with _atomic_file(directory / "index.json") as out:
+        out.write(json.dumps(index).encode())
+
+
+def _hex(digest: str) -> str:
+    return digest.split(":", 1)[1]
+
+
+@contextlib.contextmanager
+def _atomic_file(path: Path, durable: bool = False) -> Iterator[BinaryIO]:
+    """A new file beside ``path`` (mode from the umask, as ``open`` makes it), renamed over
+    ``path`` only if the block completes, so a reader sees the old file or the whole new one;
+    ``durable`` syncs it to disk first (final outputs, not blobs that a rewrite can repair)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.partial-{os.getpid()}-{secrets.token_hex(4)}")
+    try:
+        with open(temp, "xb") as out:
+            yield out
+            if durable:
+                out.flush()
+                os.fsync(out.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+        raise
 
 
 def _add_stream(tar: tarfile.TarFile, name: str, size: int,
@@ -188,7 +209,7 @@ def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
 
 
 def write_text_atomically(path: Path, text: str) -> None:
-    with _atomic_file(path) as out:
+    with _atomic_file(path, durable=True) as out:
         out.write(text.encode())
 
 
@@ -214,7 +235,7 @@ def tarball_tags(destinations: list[str]) -> list[str]:
 
 __all__ = ["Blob", "check_before_build", "check_push_permissions", "write_outputs", "image_names_tag_with_digest",
            "image_names_with_digest", "push_blobs", "push_image", "tarball_tags",
-           "write_oci_layout", "write_tarball", "write_text_atomically"]
+           "fill_oci_layout", "write_oci_layout", "write_tarball", "write_text_atomically"]
 
 
 def check_before_build(options: OutputOptions, clients: RegistryClients) -> None:

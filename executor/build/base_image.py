@@ -1,39 +1,74 @@
-"""The base of a stage: ``scratch`` (the empty image) or an image pulled from a registry."""
+"""The base of a stage: ``scratch`` (the empty image) or an image pulled from a registry, its
+config and layers taken from the warmer's ``--cache-dir`` when an entry there is fresh."""
 
 from __future__ import annotations
 
 import functools
 import json
 import logging
+from typing import Sequence
 
-from executor.build.registries import RegistryClients
+from executor.build.registries import PulledManifest, RegistryClients
+from executor.cache.base_images import BaseImageCache, CachedImage, LayerOpener
 from executor.errors import BuildError
 from executor.image import Image, RemoteLayer
-from executor.registry import parse_reference
+from executor.registry import ImageReference, Manifest, parse_reference
 
 log = logging.getLogger("lamina")
 
 MAX_CONFIG_SIZE = 8 * 1024 * 1024
 
 
-def load_base_image(name: str, clients: RegistryClients) -> Image:
+def load_base_image(name: str, clients: RegistryClients,
+                    cache: BaseImageCache | None = None) -> Image:
     if name.lower() == "scratch":
         # --custom-platform names the platform of an image built from nothing
         os_name, architecture, *variant = clients.options.platform
         extra = {"variant": variant[0]} if variant else {}
         return Image.empty().with_config_values(os=os_name, architecture=architecture, **extra)
+    ref = parse_reference(name)
+    if cache is not None and ref.digest:  # pinned: the cache can answer without the registry
+        cached = cache.lookup(ref.digest)
+        if cached is not None:
+            return _cached_image(name, ref, cached)
     # --registry-map/--registry-mirror may route the pull elsewhere; layers then come from there
-    pulled = clients.pull_manifest(parse_reference(name))
+    pulled = clients.pull_manifest(ref)
+    ref, manifest = pulled.reference, pulled.manifest
+    # a tag, or the digest of an index: the cache is keyed by the platform's manifest digest
+    if cache is not None and manifest.digest != ref.digest:
+        cached = cache.lookup(manifest.digest)
+        if cached is not None:
+            return _cached_image(name, ref, cached)
+    return pull_image(name, pulled)[1]
+
+
+def pull_image(name: str, pulled: PulledManifest) -> tuple[bytes, Image]:
+    """The config (the registry's exact bytes) and the image, its layers streamed from the
+    registry, of a manifest already pulled."""
     ref, client, manifest = pulled.reference, pulled.client, pulled.manifest
-    config = json.loads(client.get_blob_bytes(ref.repository, manifest.config.digest, MAX_CONFIG_SIZE))
+    config = client.get_blob_bytes(ref.repository, manifest.config.digest, MAX_CONFIG_SIZE)
+    openers = [functools.partial(client.open_blob, ref.repository, layer.digest, layer.size)
+               for layer in manifest.layers]
+    return config, _image(name, ref, manifest, config, openers)
+
+
+def _cached_image(name: str, ref: ImageReference, cached: CachedImage) -> Image:
+    log.info("base image %s: config and layers from %s", name, cached.path)
+    return _image(name, ref, cached.manifest, cached.config, cached.layer_openers())
+
+
+def _image(name: str, ref: ImageReference, manifest: Manifest, config_bytes: bytes,
+           openers: Sequence[LayerOpener]) -> Image:
+    """The image ``manifest`` describes; its layers still live in ``ref``'s repository (pushes
+    mount them from there) and are read through ``openers``."""
+    config = json.loads(config_bytes)
     diff_ids = (config.get("rootfs") or {}).get("diff_ids") or []
     if len(diff_ids) != len(manifest.layers):
         raise BuildError(f"base image {name}: its config lists {len(diff_ids)} diff ids for "
                          f"{len(manifest.layers)} layers")
     layers = tuple(
         RemoteLayer(registry=ref.registry, repository=ref.repository, digest=layer.digest,
-                    diff_id=diff_id, size=layer.size, media_type=layer.media_type,
-                    opener=functools.partial(client.open_blob, ref.repository, layer.digest))
-        for layer, diff_id in zip(manifest.layers, diff_ids))
+                    diff_id=diff_id, size=layer.size, media_type=layer.media_type, opener=opener)
+        for layer, diff_id, opener in zip(manifest.layers, diff_ids, openers))
     log.info("base image %s@%s: %d layers", name, manifest.digest, len(layers))
     return Image(config=config, layers=layers)

@@ -7,7 +7,6 @@ import logging
 import os
 import shutil
 from pathlib import Path
-from typing import Mapping
 
 from executor.build.args import global_arg_values, warn_unused_build_args
 from executor.build.clock import Clock, epoch, utc_now
@@ -24,6 +23,7 @@ from executor.errors import UsageError
 from executor.image import Image, serialize
 from executor.options import ExecutorOptions
 from executor.cache import step_cache
+from executor.cache.base_images import base_image_cache
 from executor.outputs import check_before_build, write_outputs
 from executor.sandbox.runner import ChrootRunner, CommandRunner, HostRunner
 
@@ -83,7 +83,9 @@ def execute(options: ExecutorOptions, clock: Clock = utc_now, env: dict[str, str
         lexer=ShellLexer(dockerfile.escape), build_args=options.source.build_args,
         global_args=global_args, dockerfile_name=options.source.dockerfile.name,
         mounts=MountEnvironment(caches=kaniko_dir / "caches", scratch=kaniko_dir / "mounts",
-                                secrets={s.id: s for s in options.source.secrets}, environ=env))
+                                secrets={s.id: s for s in options.source.secrets}, environ=env),
+        extract_retries=options.registry.image_fs_extract_retry,
+        base_images=base_image_cache(options.cache))
     # --cache: the layer cache reaches its repository through the clients made above
     stage_env = dataclasses.replace(stage_env, cache=step_cache(
         options.cache, options.output.destinations, stage_env.clients))
@@ -94,10 +96,11 @@ def execute(options: ExecutorOptions, clock: Clock = utc_now, env: dict[str, str
     try:
         for position, index in enumerate(plan.order):
             stage = dockerfile.stages[index]
-            if position:
-                clean_root(options.root.root, stage_env.ignore)
+            previous = None
+            if position:  # moved aside now, deleted once this stage's base is in place
+                previous = clean_root(options.root.root, stage_env.ignore, trash=kaniko_dir / "trash")
             log.info("building stage %d%s", index, f" ({stage.name})" if stage.name else "")
-            built.images[index] = build_stage(stage, stage_env, built)
+            built.images[index] = build_stage(stage, stage_env, built, previous_files=previous)
             if index in plan.keep_files:
                 built.save_files(index, options.root.root, stage_env.ignore, options.root.sandboxed)
         warn_unused_build_args(options.source.build_args, _declared_args(dockerfile, plan.order))
@@ -109,7 +112,7 @@ def execute(options: ExecutorOptions, clock: Clock = utc_now, env: dict[str, str
         log.info("built image %s", serialized.digest)
         return serialized.digest
     finally:
-        for scratch in ("layers", "stages", "images"):
+        for scratch in ("layers", "stages", "images", "trash"):
             shutil.rmtree(kaniko_dir / scratch, ignore_errors=True)
         if options.root.cleanup:  # failed or not, so the same container can build again
             clean_root(options.root.root, stage_env.ignore)

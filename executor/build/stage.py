@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,11 +16,13 @@ from executor.build.layers import LayerSpool
 from executor.build.mounts import MountEnvironment
 from executor.build.registries import RegistryClients
 from executor.cache import StepCache
+from executor.cache.base_images import BaseImageCache
 from executor.commands import StageState, StepContext, command_for
-from executor.build.stages import BuiltStages, FromSources
+from executor.build.stages import BuiltStages, FromSources, clean_root
 from executor.dockerfile import Instruction, ShellLexer, Stage, parse_instruction
 from executor.errors import BuildError, DockerfileError
 from executor.image import Image
+from executor.registry import RegistryError
 from executor.sandbox.runner import CommandRunner
 from snapshot.errors import SnapshotError
 from snapshot.compression import ReadAhead
@@ -47,6 +50,8 @@ class StageEnvironment:
     dockerfile_name: str = "Dockerfile"
     mounts: MountEnvironment | None = None  # RUN --mount secrets and caches
     cache: StepCache | None = None  # --cache: layers of earlier builds, by step key
+    base_images: BaseImageCache | None = None  # --cache-dir: the warmer's base images
+    extract_retries: int = 0  # --image-fs-extract-retry
 
 
 def extract_image(image: Image, root: Path, ignore: IgnoreList, *, hints: DigestHints | None = None) -> None:
@@ -64,7 +69,29 @@ def extract_image(image: Image, root: Path, ignore: IgnoreList, *, hints: Digest
                  layer.digest[:19], time.monotonic() - started)
 
 
-def build_stage(stage: Stage, env: StageEnvironment, built: BuiltStages) -> Image:
+def _extract_base(image: Image, env: StageEnvironment) -> DigestHints:
+    """Extract the stage's base over the root; a download that fails for good midway (resumes
+    exhausted, digest mismatch) leaves a half-extracted root, so --image-fs-extract-retry cleans
+    the root and starts again from the first layer, as kaniko does."""
+    for attempt in range(env.extract_retries + 1):
+        hints: DigestHints = {}
+        try:
+            extract_image(image, env.root, env.ignore, hints=hints)
+            return hints
+        except RegistryError as error:
+            if attempt == env.extract_retries:
+                raise
+            log.warning("extracting the base image failed (%s); cleaning the root and extracting "
+                        "again (retry %d of %d)", error, attempt + 1, env.extract_retries)
+            clean_root(env.root, env.ignore)
+            time.sleep(min(2.0 ** attempt, 10.0))
+    raise AssertionError("unreachable")
+
+
+def build_stage(stage: Stage, env: StageEnvironment, built: BuiltStages,
+                previous_files: Path | None = None) -> Image:
+    """Build one stage over ``env.root``; ``previous_files`` (the last stage's files, moved aside)
+    are deleted once this stage's base is extracted."""
     base_name = _expand_base(stage, env)
     base_stage = built.stage_for(base_name, stage.index)
     if base_stage is not None:
@@ -72,9 +99,10 @@ def build_stage(stage: Stage, env: StageEnvironment, built: BuiltStages) -> Imag
         image = built.images[base_stage.index]
     else:
         log.info("FROM %s", base_name)
-        image = load_base_image(base_name, env.clients)
-    hints: DigestHints = {}
-    extract_image(image, env.root, env.ignore, hints=hints)
+        image = load_base_image(base_name, env.clients, env.base_images)
+    hints = _extract_base(image, env)
+    if previous_files is not None:
+        shutil.rmtree(previous_files, ignore_errors=True)
     image, instructions = _with_onbuild_triggers(image, stage, env)
     snapshotter = env.spool.snapshotter(env.root, env.ignore)
     _, seconds = env.spool.take(snapshotter, hints=hints)
@@ -83,7 +111,8 @@ def build_stage(stage: Stage, env: StageEnvironment, built: BuiltStages) -> Imag
     state = StageState(run_config=image.run_config, build_args=env.build_args,
                        global_args=env.global_args)
     from_sources = FromSources(
-        built=built, current=stage.index, load_image=lambda ref: load_base_image(ref, env.clients),
+        built=built, current=stage.index,
+        load_image=lambda ref: load_base_image(ref, env.clients, env.base_images),
         extract=lambda img, root: extract_image(img, root, IgnoreList(())),
         images_dir=env.spool.directory.parent / "images")
     ctx = StepContext(root=env.root, files=env.files, runner=env.runner, state=state,
@@ -98,11 +127,13 @@ def build_stage(stage: Stage, env: StageEnvironment, built: BuiltStages) -> Imag
             cacheable = env.cache.cacheable(command)
             cached = env.cache.lookup(cache_key) if cacheable else None
             if cached is not None:
-                # RUN/COPY change no config: the cached layer is the whole effect of the step
-                extract_image(Image(config={}, layers=(cached,)), env.root, env.ignore)
-                env.spool.take(snapshotter)  # the index absorbs the cached files
-                image = image.with_layer(cached, {"created": env.clock(),
-                                                  "created_by": command.created_by()})
+                # RUN/COPY change no config: the cached layer (or, for a step that changed no
+                # files, nothing) is the whole effect of the step
+                if cached.layer is not None:
+                    extract_image(Image(config={}, layers=(cached.layer,)), env.root, env.ignore)
+                    env.spool.take(snapshotter)  # the index absorbs the cached files
+                image = image.with_layer(cached.layer, {"created": env.clock(),
+                                                        "created_by": command.created_by()})
                 continue
         command.execute(ctx)
         image = image.with_run_config(state.run_config).with_config_values(**state.image_values)
@@ -114,6 +145,8 @@ def build_stage(stage: Stage, env: StageEnvironment, built: BuiltStages) -> Imag
         log.info("snapshot after line %d in %.2fs", instruction.line, seconds)
         if not changes:
             log.info("no files changed, no layer")
+            if env.cache is not None and cacheable:
+                env.cache.store(cache_key, None)  # so that the next build skips it too
             image = image.with_layer(None, history)
             continue
         layer = env.spool.write(env.root, snapshotter, changes)

@@ -1,15 +1,19 @@
 """The build loop's view of the layer cache: a key for every step, and for cacheable steps
-(RUN; COPY/ADD with --cache-copy-layers) a cached layer to use instead of running it."""
+(RUN; COPY/ADD with --cache-copy-layers) what an earlier run of it did, to use instead of running
+it: the layer it added, or the fact that it changed no files."""
 
 from __future__ import annotations
 
 import datetime
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 from executor.build.registries import RegistryClients
+from executor.cache.entry import CachedStep
 from executor.cache.key import base_key, context_files, step_key
+from executor.cache.layout_store import LayoutLayerCache
 from executor.cache.store import RegistryLayerCache
 from executor.errors import UsageError
 from executor.image import Image, Layer, sha256_digest
@@ -20,9 +24,13 @@ log = logging.getLogger("lamina")
 
 
 class LayerCache(Protocol):
-    def lookup(self, key: str) -> Layer | None: ...
+    """Where cached steps live (a registry repository, a local OCI layout directory). ``store``
+    with ``None`` records a step that changed no files. Neither raises for an entry that is
+    missing, expired or unusable: that is a miss."""
 
-    def store(self, key: str, layer: Layer) -> None: ...
+    def lookup(self, key: str) -> CachedStep | None: ...
+
+    def store(self, key: str, layer: Layer | None) -> None: ...
 
 
 @dataclass
@@ -62,20 +70,26 @@ class StepCache:
             return self.options.copy_layers and self._reads_context(command)
         return False
 
-    def lookup(self, key: str) -> Layer | None:
+    def lookup(self, key: str) -> CachedStep | None:
         try:
             found = self.layers.lookup(key)
-        except RegistryError as error:  # a cache that cannot answer is a miss, not a failure
+        except (RegistryError, OSError, ValueError) as error:
+            # a cache that cannot answer is a miss, not a failure
             log.warning("cache lookup failed, running the step: %s", error)
             return None
-        log.info("cache %s for key %s", "hit" if found else "miss", key[:12])
+        if found is None:
+            log.info("cache miss for key %s", key[:12])
+        else:
+            log.info("cache hit for key %s%s", key[:12],
+                     "" if found.layer else " (the step changed no files)")
         return found
 
-    def store(self, key: str, layer: Layer) -> None:
+    def store(self, key: str, layer: Layer | None) -> None:
+        """Remember what the step did: its layer, or None when it changed no files."""
         try:
             self.layers.store(key, layer)
-        except RegistryError as error:
-            log.warning("could not store layer in the cache: %s", error)
+        except (RegistryError, OSError) as error:
+            log.warning("could not store the step in the cache: %s", error)
 
     @staticmethod
     def _reads_context(command: Any) -> bool:
@@ -93,10 +107,14 @@ def step_cache(options: CacheOptions, destinations: tuple[str, ...],
     if repo is None:
         first = parse_reference(destinations[0])
         repo = f"{first.context_name}/cache"
+    now = lambda: datetime.datetime.now(datetime.timezone.utc)  # noqa: E731
     if repo.startswith("oci:"):
-        raise UsageError("--cache-repo oci:/path (a local OCI layout cache) is not supported yet")
+        directory = repo[len("oci:"):]
+        if not directory:
+            raise UsageError("--cache-repo oci: needs a directory, as in oci:/var/cache/lamina")
+        return StepCache(LayoutLayerCache(Path(directory), options.ttl_seconds,
+                                          writable=options.push, now=now), options)
     ref = parse_reference(repo)
     client = clients.for_push(ref.registry) if options.push else clients.for_pull(ref.registry)
-    store = RegistryLayerCache(ref, client, options.ttl_seconds, writable=options.push,
-                               now=lambda: datetime.datetime.now(datetime.timezone.utc))
+    store = RegistryLayerCache(ref, client, options.ttl_seconds, writable=options.push, now=now)
     return StepCache(store, options)

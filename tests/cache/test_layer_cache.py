@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from executor.cache import digest_json
+from tests.cache.cache_builds import ran
 from tests.support.executor import ExecutorRun, run_executor, write_context
 from tests.support.registry import RunningRegistry
 
@@ -39,12 +40,6 @@ def _layers(registry: RunningRegistry, name: str) -> list[str]:
     return [layer["digest"] for layer in json.loads(raw)["layers"]]
 
 
-def _ran(run: ExecutorRun) -> list[str]:
-    """The RUN commands that executed: the runner logs each process it starts."""
-    marker = "INFO RUN /bin/sh -c "
-    return [line.split(marker, 1)[1] for line in run.stderr.splitlines() if marker in line]
-
-
 @pytest.mark.slow
 def test_second_build_runs_nothing_and_changes_rerun_exactly_what_they_must(
         tmp_path: Path, registry: RunningRegistry, busybox_image: str) -> None:
@@ -52,23 +47,23 @@ def test_second_build_runs_nothing_and_changes_rerun_exactly_what_they_must(
                             {"a.txt": "a1\n", "b.txt": "b1\n", ".dockerignore": "ignored\n",
                              "ignored": "x"})
     first = _build(tmp_path / "one", context, registry, "one")
-    assert len(_ran(first)) == 3
+    assert len(ran(first)) == 3
     base = _layers(registry, "one")
 
     second = _build(tmp_path / "two", context, registry, "two")
-    assert _ran(second) == [] and second.stderr.count("cache hit") == 5
-    assert "/first" in _ran(first)[0]
+    assert ran(second) == [] and second.stderr.count("cache hit") == 5
+    assert "/first" in ran(first)[0]
     assert _layers(registry, "two") == base  # the very same layers (uuids differ on re-run)
 
     (context / "ignored").write_text("changed, but .dockerignore'd")
     (context / "b.txt").write_text("b2\n")
     third = _build(tmp_path / "three", context, registry, "three")
-    assert [c[-6:] for c in _ran(third)] == ["/third"]  # only what follows COPY b.txt
+    assert [c[-6:] for c in ran(third)] == ["/third"]  # only what follows COPY b.txt
     layers = _layers(registry, "three")
     assert layers[:-2] == base[:-2] and layers[-2:] != base[-2:]
 
     fourth = _build(tmp_path / "four", context, registry, "four", "--build-arg", "FLAVOUR=spicy")
-    assert [c[-6:] for c in _ran(fourth)] == ["/third"]  # the RUN that uses the build arg
+    assert [c[-6:] for c in ran(fourth)] == ["/third"]  # the RUN that uses the build arg
     assert _layers(registry, "four")[:-1] == layers[:-1]
 
 
@@ -79,9 +74,9 @@ def test_no_push_cache_reads_but_never_writes(tmp_path: Path, registry: RunningR
     args = ("--cache-repo", f"{registry.host}/cached/readonly")
     first = _build(tmp_path / "one", context, registry, "ro1", *args, "--no-push-cache")
     second = _build(tmp_path / "two", context, registry, "ro2", *args)
-    assert len(_ran(first)) == 1 and len(_ran(second)) == 1  # nothing was cached by the first
+    assert len(ran(first)) == 1 and len(ran(second)) == 1  # nothing was cached by the first
     third = _build(tmp_path / "three", context, registry, "ro3", *args, "--no-push-cache")
-    assert _ran(third) == []
+    assert ran(third) == []
     assert _layers(registry, "ro3") == _layers(registry, "ro2")
 
 
