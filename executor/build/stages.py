@@ -188,18 +188,26 @@ class BuiltStages:
 
 
 def _copy_root(root: Path, target: Path, ignore: IgnoreList) -> None:
-    def skip(directory: str, names: list[str]) -> list[str]:
-        rel = os.path.relpath(directory, root)
-        rel = "" if rel == "." else rel
-        return [name for name in names if ignore.ignores(f"{rel}/{name}" if rel else name)]
+    """Copy the root (ignored paths left out) as COPY --from will read it: owners, modes, times
+    and hardlinks kept, with the COPY engine itself."""
+    # commands import this module (stage names): import the engine late
+    from executor.commands.copying import CopyEngine, CopyOwnership
 
-    shutil.copytree(root, target, symlinks=True, ignore=skip, copy_function=_copy_preserving)
-
-
-def _copy_preserving(source: str, dest: str) -> None:
-    shutil.copy2(source, dest, follow_symlinks=False)
-    st = os.lstat(source)
-    os.chown(dest, st.st_uid, st.st_gid, follow_symlinks=False)
+    engine = CopyEngine(target, CopyOwnership(identity=None, chmod=None, keep_source_owner=True))
+    target.mkdir(parents=True)
+    for dirpath, dirnames, filenames in os.walk(root):
+        base = os.path.relpath(dirpath, root)
+        base = "" if base == "." else base
+        kept_dirs = []
+        for name in sorted(dirnames) + sorted(filenames):
+            rel = f"{base}/{name}" if base else name
+            if ignore.ignores(rel):
+                continue
+            engine.copy_entry(Path(dirpath, name), target / rel)
+            if name in dirnames and not os.path.islink(os.path.join(dirpath, name)):
+                kept_dirs.append(name)
+        dirnames[:] = kept_dirs
+    engine.finish()
 
 
 @dataclass

@@ -153,13 +153,21 @@ RUN (trap '' TERM; sleep 600) & touch /started; sleep 600
 def test_multi_stage_as_pid1(tmp_path: Path, kaniko_bundle: Path, registry: RunningRegistry,
                              busybox_image: str, debian_image: str) -> None:
     # Each stage is extracted over / of the running container in turn; the last one ends on busybox.
+    # On / the stage's files are copied out for COPY --from: owners and hardlinks must survive.
     dockerfile = f"""FROM {debian_image} AS tools
 RUN sha256sum /etc/debian_version > /sum.txt && echo from-debian > /made.txt
+RUN mkdir -p /out/owned && echo linked > /out/a && ln /out/a /out/b \\
+    && chown -R 1234:2345 /out/owned && chmod 0750 /out/owned
 FROM {busybox_image}
 COPY --from=tools /made.txt /sum.txt /from-debian/
+COPY --from=tools /out /out/
 RUN cat /from-debian/made.txt > /copied.txt
 """
     tree = build_as_pid1(tmp_path, kaniko_bundle, registry, "container/multistage", dockerfile)
+    owned = tree["/out/owned"]
+    assert (owned.kind, owned.uid, owned.gid, owned.mode) == ("dir", 1234, 2345, 0o750)
+    rootfs = tmp_path / "pulled" / "bundle"  # umoci raw unpack: the root itself
+    assert os.stat(rootfs / "out/a").st_ino == os.stat(rootfs / "out/b").st_ino
     assert tree["/copied.txt"].content == b"from-debian\n"
     assert tree["/from-debian/sum.txt"].content.endswith(b"  /etc/debian_version\n")
     assert "/etc/debian_version" not in tree and tree["/bin/busybox"].kind == "file"
