@@ -94,10 +94,11 @@ def render(results: list[Result], *, runs: int, started: datetime.datetime, lami
         "its image to the same loopback registry. Times are wall-clock medians of the whole command "
         "(process start, pull, build, push). Peak memory is the largest sum of RSS over the whole "
         "process tree, sampled from /proc every 10 ms (at least the kernel's per-process maximum), "
-        "the largest over the runs. After removing a run's files the harness waits 40 s before the "
-        "next build: this machine's ext4 has no journal, and ext4 then skips every inode freed in the "
-        "last 30-35 s on each file creation, which made a build right after a large removal several "
-        "times slower than the same build on a disk at rest.",
+        "the largest over the runs. Every run's files stay on disk until the last run, and buildah "
+        "keeps its working containers (`--rm=false`, less work for it): this machine's ext4 has no "
+        "journal, and ext4 then passes over every inode freed in the last 60 to 300 s on each file "
+        "creation, so a build started right after a large removal created files several times "
+        "slower than on a disk at rest. Run it at least five minutes after removing many files.",
         "",
     ]
     if lamina_args:

@@ -18,7 +18,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script: make the repository root importable
@@ -51,31 +50,20 @@ def build_buildah(workload: Workload, context: Path, work: Path, registry: Runni
     """``buildah bud`` then ``buildah push`` as one shell command, so both are in one process tree."""
     storage = (f"--root {work}/storage --runroot {work}/run --storage-driver vfs")
     destination = registry.ref(f"bench-{workload.name}", "buildah")
-    script = (f"buildah {storage} bud --isolation chroot --format docker --tls-verify=false --quiet "
+    # --rm=false: removing the working container, a full copy of the root on vfs, is a mass
+    # deletion that would slow the next build (see run_workload); it only spares buildah work
+    script = (f"buildah {storage} bud --isolation chroot --rm=false --format docker "
+              f"--tls-verify=false --quiet "
               f"-f {context}/Dockerfile -t bench-{workload.name} {context} && "
               f"buildah {storage} push --tls-verify=false --quiet bench-{workload.name} "
               f"docker://{destination}")
     return measure(["sh", "-c", script], env={**BUILDAH_ENV, "HOME": str(work)}, log=work / "buildah.log")
 
 
-# ext4 without a journal (this machine kind's root filesystem) will not hand out an inode freed in
-# the last dirty_expire_centisecs (30 s) + 5 s: it scans past every such inode on each file creation
-# (fs/ext4/ialloc.c, recently_deleted), so a build started right after the previous run's tree was
-# removed creates files several times slower (Debian's 6,700 files: 0.6 s fresh, 5.5 s after). A CI
-# job does not start on the heels of a mass deletion on its own disk, so after removing a run's files
-# the harness lets them age out before the next build, whichever builder it is.
-FREED_INODES_AGE_S = 40.0
-FREED_INODES_WORTH_WAITING = 2000
-
-
-def _clean(path: Path, settle: bool = True) -> None:
+def _clean(path: Path) -> None:
     if path.exists():
-        before = os.statvfs(path).f_ffree
         # buildah's vfs storage may hold read-only directories; a plain rmtree handles them as root.
         subprocess.run(["rm", "-rf", str(path)], check=False)
-        freed = os.statvfs(path.parent).f_ffree - before
-        if settle and freed >= FREED_INODES_WORTH_WAITING:
-            time.sleep(FREED_INODES_AGE_S)
 
 
 def run_workload(workload: Workload, bases: BaseImages, registry: RunningRegistry, scratch: Path,
@@ -102,8 +90,11 @@ def run_workload(workload: Workload, bases: BaseImages, registry: RunningRegistr
             if keep_logs is not None:
                 keep_logs.mkdir(parents=True, exist_ok=True)
                 shutil.copy(work / f"{builder}.log", keep_logs / f"{workload.name}-{builder}-{number}.log")
-            _clean(work)
-    _clean(context)
+            # The run's files stay until the last run: ext4 without a journal (this machine
+            # kind's root filesystem) passes over every inode freed in the last 60 s (300 s while
+            # its inode table block is dirty) on each file creation (fs/ext4/ialloc.c,
+            # recently_deleted), so removing a run's tree made the next build create files
+            # several times slower (Debian's 6,700: 0.6 s at rest, 5.5 s after).
     return result
 
 
@@ -144,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
             results = [run_workload(WORKLOADS[n], bases, registry, scratch, args.runs, args.skip_buildah,
                                     args.lamina_arg, args.keep_logs) for n in names]
     finally:
-        _clean(scratch, settle=False)
+        _clean(scratch)
     report = render(results, runs=args.runs, started=started, lamina_args=args.lamina_arg,
                     buildah_skipped=args.skip_buildah)
     args.report.parent.mkdir(parents=True, exist_ok=True)
