@@ -94,11 +94,11 @@ def render(results: list[Result], *, runs: int, started: datetime.datetime, lami
         "its image to the same loopback registry. Times are wall-clock medians of the whole command "
         "(process start, pull, build, push). Peak memory is the largest sum of RSS over the whole "
         "process tree, sampled from /proc every 10 ms (at least the kernel's per-process maximum), "
-        "the largest over the runs. Every run's files stay on disk until the last run, and buildah "
-        "keeps its working containers (`--rm=false`, less work for it): this machine's ext4 has no "
-        "journal, and ext4 then passes over every inode freed in the last 60 to 300 s on each file "
-        "creation, so a build started right after a large removal created files several times "
-        "slower than on a disk at rest. Run it at least five minutes after removing many files.",
+        "the largest over the runs. Each build runs on a fresh ext4 filesystem of its own (no "
+        "journal, as this machine's root; a sparse file on the same disk, loop-mounted; see "
+        "`bench/filesystem.py`): on the shared disk, ext4 without a journal passes over every "
+        "inode freed in the last 60 to 300 s on each file creation, so a build started after "
+        "another run's files were removed created files several times slower.",
         "",
     ]
     if lamina_args:

@@ -23,6 +23,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.filesystem import fresh_filesystem  # noqa: E402
 from bench.measure import Measurement, measure  # noqa: E402
 from bench.report import Result, render  # noqa: E402
 from bench.workloads import WORKLOADS, BaseImages, Workload, push_bases  # noqa: E402
@@ -50,10 +51,7 @@ def build_buildah(workload: Workload, context: Path, work: Path, registry: Runni
     """``buildah bud`` then ``buildah push`` as one shell command, so both are in one process tree."""
     storage = (f"--root {work}/storage --runroot {work}/run --storage-driver vfs")
     destination = registry.ref(f"bench-{workload.name}", "buildah")
-    # --rm=false: removing the working container, a full copy of the root on vfs, is a mass
-    # deletion that would slow the next build (see run_workload); it only spares buildah work
-    script = (f"buildah {storage} bud --isolation chroot --rm=false --format docker "
-              f"--tls-verify=false --quiet "
+    script = (f"buildah {storage} bud --isolation chroot --format docker --tls-verify=false --quiet "
               f"-f {context}/Dockerfile -t bench-{workload.name} {context} && "
               f"buildah {storage} push --tls-verify=false --quiet bench-{workload.name} "
               f"docker://{destination}")
@@ -66,6 +64,13 @@ def _clean(path: Path) -> None:
         subprocess.run(["rm", "-rf", str(path)], check=False)
 
 
+def _build(builder: str, workload: Workload, context: Path, work: Path, registry: RunningRegistry,
+           extra: list[str]) -> Measurement:
+    if builder == "lamina":
+        return build_lamina(workload, context, work, registry, extra)
+    return build_buildah(workload, context, work, registry)
+
+
 def run_workload(workload: Workload, bases: BaseImages, registry: RunningRegistry, scratch: Path,
                  runs: int, skip_buildah: bool, extra: list[str], keep_logs: Path | None) -> Result:
     context = workload.write_context(scratch / f"context-{workload.name}", bases)
@@ -74,27 +79,22 @@ def run_workload(workload: Workload, bases: BaseImages, registry: RunningRegistr
         builders = ["lamina"] if skip_buildah else (
             ["lamina", "buildah"] if number % 2 == 0 else ["buildah", "lamina"])
         for builder in builders:
-            work = scratch / f"{workload.name}-{builder}-{number}"
-            work.mkdir(parents=True)
+            with fresh_filesystem(scratch / f"{workload.name}-{builder}-{number}") as work:
+                m = _build(builder, workload, context, work, registry, extra)
+                log = work / f"{builder}.log"
+                if keep_logs is not None:
+                    keep_logs.mkdir(parents=True, exist_ok=True)
+                    shutil.copy(log, keep_logs / f"{workload.name}-{builder}-{number}.log")
             if builder == "lamina":
-                m = build_lamina(workload, context, work, registry, extra)
                 result.lamina.append(m)
                 if m.returncode == 0:
                     result.snapshots.append([float(s) for _, s in SNAPSHOT_LINE.findall(m.stderr)])
             else:
-                m = build_buildah(workload, context, work, registry)
                 result.buildah.append(m)
             status = "ok" if m.returncode == 0 else f"FAILED ({_last_error(m.stderr)})"
             print(f"{workload.name:10} {builder:7} run {number + 1}/{runs}: {m.seconds:7.2f} s, "
                   f"peak {m.peak_rss / 2**20:6.0f} MiB, {status}", flush=True)
-            if keep_logs is not None:
-                keep_logs.mkdir(parents=True, exist_ok=True)
-                shutil.copy(work / f"{builder}.log", keep_logs / f"{workload.name}-{builder}-{number}.log")
-            # The run's files stay until the last run: ext4 without a journal (this machine
-            # kind's root filesystem) passes over every inode freed in the last 60 s (300 s while
-            # its inode table block is dirty) on each file creation (fs/ext4/ialloc.c,
-            # recently_deleted), so removing a run's tree made the next build create files
-            # several times slower (Debian's 6,700: 0.6 s at rest, 5.5 s after).
+    _clean(context)
     return result
 
 
