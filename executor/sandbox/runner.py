@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import base64
-import json
+import marshal
 import os
 import shutil
 import signal
@@ -50,7 +49,7 @@ class InlineFile:
     gid: int = 0
 
     def launch_spec(self) -> dict[str, object]:
-        return {"kind": "file", "target": self.target, "content": base64.b64encode(self.content).decode(),
+        return {"kind": "file", "target": self.target, "content": self.content,
                 "mode": self.mode, "uid": self.uid, "gid": self.gid}
 
 
@@ -176,7 +175,7 @@ def _launch(spec: ProcessSpec, root: Path, staging: Path, files: dict[str, str])
         "mounts": [mount.launch_spec() for mount in spec.mounts],
     }
     return _run_forwarding_signals([sys.executable, "-I", "-S", str(LAUNCHER)],
-                                   json.dumps(launch).encode(), close_fds=True,
+                                   marshal.dumps(launch), close_fds=True,
                                    env={"PATH": os.defpath})
 
 
