@@ -16,7 +16,7 @@ from executor.build.layers import LayerSpool
 from executor.build.mounts import MountEnvironment
 from executor.build.registries import RegistryClients
 from executor.cache import StepCache
-from executor.cache.base_images import BaseImageCache
+from executor.cache.base_images import BaseImageCache, CorruptCacheEntry
 from executor.commands import StageState, StepContext, command_for
 from executor.build.stages import BuiltStages, FromSources, clean_root
 from executor.dockerfile import Instruction, ShellLexer, Stage, parse_instruction
@@ -78,7 +78,9 @@ def _extract_base(image: Image, env: StageEnvironment) -> DigestHints:
         try:
             extract_image(image, env.root, env.ignore, hints=hints)
             return hints
-        except RegistryError as error:
+        except CorruptCacheEntry:
+            raise  # the same cache file would fail again: build_stage pulls instead
+        except (RegistryError, BuildError) as error:  # a gzip error may come before the digest
             if attempt == env.extract_retries:
                 raise
             log.warning("extracting the base image failed (%s); cleaning the root and extracting "
@@ -100,7 +102,17 @@ def build_stage(stage: Stage, env: StageEnvironment, built: BuiltStages,
     else:
         log.info("FROM %s", base_name)
         image = load_base_image(base_name, env.clients, env.base_images)
-    hints = _extract_base(image, env)
+    try:
+        hints = _extract_base(image, env)
+    except BuildError as error:
+        # --cache-dir: a damaged copy shows as a digest mismatch or, further into a large layer,
+        # as a gzip error first; either way the registry's copy is tried once
+        if base_stage is not None or env.base_images is None:
+            raise
+        log.warning("%s; pulling %s from the registry instead", error, base_name)
+        clean_root(env.root, env.ignore)
+        image = load_base_image(base_name, env.clients, None)
+        hints = _extract_base(image, env)
     if previous_files is not None:
         shutil.rmtree(previous_files, ignore_errors=True)
     image, instructions = _with_onbuild_triggers(image, stage, env)

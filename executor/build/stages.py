@@ -113,10 +113,12 @@ def clean_root(root: Path, ignore: IgnoreList, trash: Path | None = None) -> Pat
     """Remove everything under ``root`` except ignored paths (kaniko's cleanup between stages).
 
     With ``trash`` (a directory), entries are renamed into a new directory under it, which is
-    returned for the caller to delete once the next base is extracted: ext4 without a journal skips
-    every inode freed in the last 30 s on each file creation, so deleting one stage's tree right
-    before extracting the next stage's base made that extraction several times slower. Where a
-    rename cannot work (another filesystem, overlayfs lower directories) the entry is deleted.
+    returned for the caller to delete once the next base is extracted: ext4 without a journal
+    passes over every inode freed in the last 60 s (300 s while its inode table block is dirty) on
+    each file creation, so deleting one stage's tree right before extracting the next stage's base
+    made that extraction several times slower. Deleted then rather than at the end of the build, so
+    a build never holds more than one stage's root beyond its own. Where a rename cannot work
+    (another filesystem, overlayfs lower directories) the entry is deleted at once.
     """
     moved = 0
     if trash is not None:

@@ -36,7 +36,8 @@ def step_key(parent: str, instruction: dict[str, Any], run_config: dict[str, Any
     return digest_json([KEY_VERSION, "step", parent, instruction, run_config, args, files])
 
 
-def _file_digest(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """The hex sha256 of a file's content, read in 1 MiB chunks."""
     hasher = hashlib.sha256()
     with open(path, "rb") as stream:
         while chunk := stream.read(1024 * 1024):
@@ -49,7 +50,7 @@ def _entry(source: ContextSource) -> list[Any]:
     if stat.S_ISLNK(st.st_mode):
         content = os.readlink(source.path)
     elif stat.S_ISREG(st.st_mode):
-        content = _file_digest(source.path)
+        content = file_sha256(source.path)
     else:
         content = None
     # the permission bits and owner COPY carries over; not mtimes (a fresh checkout changes them)

@@ -28,7 +28,8 @@ from typing import Any, BinaryIO, Callable
 
 from executor.cache.entry import CachedStep, entry_diff_ids, entry_expired, entry_image
 from executor.errors import BuildError
-from executor.image import Layer, serialize
+from executor.cache.key import file_sha256
+from executor.image import Layer, serialize, sha256_digest
 
 log = logging.getLogger("lamina")
 
@@ -145,9 +146,8 @@ class LayoutLayerCache:
         if found is None:
             return None
         config, step = found
-        if entry_expired(config, self.ttl_seconds, self.now()):
+        if step is None:
             log.info("cache entry %s expired (created %s)", key[:12], config.get("created"))
-            return None
         return step
 
     def store(self, key: str, layer: Layer | None) -> None:
@@ -155,10 +155,11 @@ class LayoutLayerCache:
             return
         entry = self._entry(key)
         try:
-            found = self._read(entry)
+            # a lookup of this key hashed the layer already (and removed it if corrupt)
+            found = self._read(entry, hash_layer=False)
         except _Unusable:
             found = None  # broken: rewritten in place below
-        if found is not None and not entry_expired(found[0], self.ttl_seconds, self.now()):
+        if found is not None and found[1] is not None:
             log.info("cache entry %s is there already (another builder's)", key[:12])
             return
         from executor.outputs import fill_oci_layout  # outputs depends on build: import late
@@ -193,8 +194,10 @@ class LayoutLayerCache:
             raise ValueError(f"not a cache key: {key!r}")
         return self.directory / key
 
-    def _read(self, entry: Path) -> tuple[dict[str, Any], CachedStep] | None:
-        """The entry's config and what it caches; None if there is no entry."""
+    def _read(self, entry: Path, hash_layer: bool = True
+              ) -> tuple[dict[str, Any], CachedStep | None] | None:
+        """The entry's config and what it caches (None once expired; an expired layer is not
+        hashed); None if there is no entry."""
         try:
             index = _json(_read_bounded(entry / "index.json"), "index.json")
         except FileNotFoundError:
@@ -212,6 +215,8 @@ class LayoutLayerCache:
         diff_ids = entry_diff_ids(config, len(layers))
         if diff_ids is None:
             raise _Unusable("the manifest and the config do not agree on zero or one layer")
+        if entry_expired(config, self.ttl_seconds, self.now()):
+            return config, None
         if not layers:
             return config, CachedStep(None)
         digest, size, media_type = _descriptor(layers[0])
@@ -225,7 +230,7 @@ class LayoutLayerCache:
         # Hashed before use (a local read, cheap beside extracting it): a corrupt entry is a miss
         # that the step's run rewrites, never a failed build. The stream is checked again as it is
         # extracted, for a blob changed in between.
-        if _file_digest(path) != digest:
+        if hash_layer and "sha256:" + file_sha256(path) != digest:
             if self.writable:  # of no use to any reader: gone, so the rewritten entry is whole
                 with contextlib.suppress(OSError):
                     os.unlink(path)
@@ -258,17 +263,9 @@ def _blob_bytes(entry: Path, descriptor: object) -> bytes:
         data = _read_bounded(_blob_path(entry, digest))
     except OSError as error:
         raise _Unusable(f"blob {digest}: {error.strerror}") from None
-    if len(data) != size or "sha256:" + hashlib.sha256(data).hexdigest() != digest:
+    if len(data) != size or sha256_digest(data) != digest:
         raise _Unusable(f"blob {digest} does not match its digest")
     return data
-
-
-def _file_digest(path: Path) -> str:
-    hasher = hashlib.sha256()
-    with open(path, "rb") as stream:
-        while chunk := stream.read(_CHUNK):
-            hasher.update(chunk)
-    return "sha256:" + hasher.hexdigest()
 
 
 def _read_bounded(path: Path) -> bytes:

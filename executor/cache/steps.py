@@ -73,7 +73,7 @@ class StepCache:
     def lookup(self, key: str) -> CachedStep | None:
         try:
             found = self.layers.lookup(key)
-        except (RegistryError, OSError, ValueError) as error:
+        except (RegistryError, OSError) as error:
             # a cache that cannot answer is a miss, not a failure
             log.warning("cache lookup failed, running the step: %s", error)
             return None

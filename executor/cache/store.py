@@ -38,7 +38,14 @@ class RegistryLayerCache:
             return None
         if not isinstance(found, Manifest) or len(found.layers) > 1:
             return None
-        config = json.loads(self.client.get_blob_bytes(repo, found.config.digest, MAX_CONFIG_SIZE))
+        try:
+            config = json.loads(self.client.get_blob_bytes(repo, found.config.digest,
+                                                           MAX_CONFIG_SIZE))
+        except ValueError:
+            config = None
+        if not isinstance(config, dict):  # not an entry this cache wrote: a miss
+            log.warning("cache entry %s has no JSON object for a config; not used", key[:12])
+            return None
         if entry_expired(config, self.ttl_seconds, self.now()):
             log.info("cache entry %s expired (created %s)", key[:12], config.get("created"))
             return None

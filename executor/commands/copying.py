@@ -45,14 +45,15 @@ def destination(workdir: str, dest: str, source_count: int) -> tuple[str, bool]:
     return path.rstrip("/") or "/", is_dir
 
 
-def _apply_metadata(path: Path, source: Path, st: os.stat_result, owner: CopyOwnership, *,
+def _apply_metadata(path: Path, source: str, st: os.stat_result, owner: CopyOwnership, *,
                     is_dir: bool) -> None:
+    """Owner, mode, xattrs and times of ``source`` (already resolved if a symlink was followed)."""
     os.chown(path, *owner.owner_of(st), follow_symlinks=False)
     if not stat.S_ISLNK(st.st_mode):
         mode = owner.chmod if owner.chmod is not None else stat.S_IMODE(st.st_mode)
         os.chmod(path, mode)
     # xattrs after chown, which drops security.capability (BuildKit's copy keeps them too)
-    for name, value in read_xattrs(str(source)) or ():
+    for name, value in read_xattrs(source) or ():
         write_xattr(str(path), name, value)
     if not is_dir:
         os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns), follow_symlinks=False)
@@ -85,11 +86,13 @@ class CopyEngine:
 
     def copy_entry(self, source: Path, target: Path, *, follow: bool = False) -> None:
         st = source.stat() if follow else source.lstat()
+        # the file whose metadata is copied: a followed symlink's target, with its xattrs
+        metadata_source = os.path.realpath(source) if follow else str(source)
         if stat.S_ISDIR(st.st_mode):
             kept = _replace(target, want_dir=True)
             if not kept:
                 target.mkdir()
-                _apply_metadata(target, source, st, self.owner, is_dir=True)
+                _apply_metadata(target, metadata_source, st, self.owner, is_dir=True)
                 self._directory_times.append((target, st))
             return
         _replace(target, want_dir=False)
@@ -110,7 +113,7 @@ class CopyEngine:
             os.mknod(target, st.st_mode, st.st_rdev)
         else:
             return  # sockets are never copied
-        _apply_metadata(target, source, st, self.owner, is_dir=False)
+        _apply_metadata(target, metadata_source, st, self.owner, is_dir=False)
 
     def copy_tree_contents(self, children: list[ContextSource], source_root: ContextSource,
                            target_dir: Path) -> None:

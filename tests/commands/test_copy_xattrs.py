@@ -17,6 +17,7 @@ FROM {base} AS build
 COPY tool /stage/tool
 FROM {base}
 COPY tool /direct/tool
+COPY link-to-tool /followed/tool
 COPY --from=build --chown=1234:1234 /stage/tool /from-stage/tool
 """
 
@@ -38,9 +39,11 @@ def test_copy_keeps_xattrs_from_the_context_and_from_a_stage(
         os.setxattr(tool, "user.lamina.origin", b"context")
     except OSError:
         pytest.skip("this filesystem has no user xattrs")
+    os.symlink("tool", context / "link-to-tool")  # a symlink source is followed: its target's
     _, pulled = build_and_pull(tmp_path, registry, DOCKERFILE.format(base=busybox_image))
-    direct, from_stage = (_layer_xattrs(pulled.layout, layer["digest"])
-                          for layer in pulled.manifest["layers"][-2:])
+    direct, followed, from_stage = (_layer_xattrs(pulled.layout, layer["digest"])
+                                    for layer in pulled.manifest["layers"][-3:])
     assert direct["direct/tool"] == {"SCHILY.xattr.user.lamina.origin": "context"}
+    assert followed["followed/tool"] == {"SCHILY.xattr.user.lamina.origin": "context"}
     # --chown happens before the xattrs are set, so nothing it clears is lost
     assert from_stage["from-stage/tool"] == {"SCHILY.xattr.user.lamina.origin": "context"}
