@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Callable, Iterator, Sequence
 
+from executor.cache.entry import sweep_abandoned
 from executor.errors import BuildError
 from executor.image import Image, Layer, ManifestBytes
 from executor.options import CacheOptions
@@ -122,6 +123,7 @@ class BaseImageCache:
         """Write the entry for ``manifest`` (its config bytes and layers, streamed from their
         openers); the tarball is renamed into place first, then the manifest."""
         path = self.entry(manifest.digest)
+        sweep_abandoned(self.directory)
         try:
             manifest_text = manifest.raw.decode()
         except UnicodeDecodeError:

@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Callable
 
-from executor.cache.entry import CachedStep, entry_diff_ids, entry_expired, entry_image
+from executor.cache.entry import (CachedStep, entry_diff_ids, entry_expired, entry_image,
+                                  sweep_abandoned)
 from executor.errors import BuildError
 from executor.cache.key import file_sha256
 from executor.image import Layer, serialize, sha256_digest
@@ -172,6 +173,7 @@ class LayoutLayerCache:
             log.info("cached %s in %s (replacing an expired or broken entry)", what, entry)
             return
         self.directory.mkdir(parents=True, exist_ok=True)
+        sweep_abandoned(self.directory)
         temp = self.directory / f".{key}.partial-{os.getpid()}-{secrets.token_hex(4)}"
         temp.mkdir()
         try:

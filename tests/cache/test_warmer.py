@@ -341,3 +341,23 @@ def test_kaniko_style_flags_of_the_warmer_and_the_executor(tmp_path: Path) -> No
 
     built = cli.parse_options(["--no-push", "--cache-dir", str(tmp_path)], env={})
     assert built.cache.dir == tmp_path and not built.cache.enabled
+
+
+def test_what_a_killed_writer_left_is_swept_and_live_writers_are_not(
+        tmp_path: Path, busybox_image: str) -> None:
+    cache_dir = tmp_path / "cache"
+    cache_dir.mkdir()
+    stale_file = cache_dir / ".sha256:0123.partial-4242-abcd"
+    stale_file.write_bytes(b"half a tarball")
+    stale_dir = cache_dir / f".{'0' * 64}.partial-4242-abcd"  # an oci: cache entry being written
+    (stale_dir / "blobs").mkdir(parents=True)
+    live = cache_dir / ".sha256:4567.partial-4343-ef01"
+    live.write_bytes(b"still being written")
+    an_hour_ago = time.time() - 3600
+    for path in (stale_file, stale_dir):
+        os.utime(path, (an_hour_ago, an_hour_ago))
+    run = run_warmer(tmp_path, "--cache-dir", str(cache_dir), "--image", busybox_image)
+    assert run.returncode == 0, run.stderr
+    assert not stale_file.exists() and not stale_dir.exists()
+    assert live.read_bytes() == b"still being written"
+    assert len([p for p in cache_dir.iterdir() if not p.name.startswith(".")]) == 2  # the entry
