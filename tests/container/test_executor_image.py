@@ -64,6 +64,9 @@ def test_lamina_builds_its_executor_image_which_then_builds(
     image = pull_image(registry, executor_ref, tmp_path / "executor-image")
     assert sorted(p.name for p in image.rootfs.iterdir()) == ["kaniko", "workspace"]
     assert image.run_config["Entrypoint"] == ["/kaniko/executor"]
+    # git:// contexts: the bundle carries git and its https helper (kaniko has go-git built in)
+    assert (image.rootfs / "kaniko/bin/git").is_file()
+    assert (image.rootfs / "kaniko/libexec/git-core/git-remote-https").is_file()
 
     # The image's /kaniko, started as PID 1 of a container, builds and pushes another image.
     tree = build_as_pid1(tmp_path / "container", image.rootfs / "kaniko", registry,

@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 
 from tests.container.runtime import ContainerRoot, build_as_pid1, executor_args, namespace_init
+from tests.contexts.helpers import commit_files, git, publish
+from tests.contexts.servers import serve_git
 from tests.support.debian import debian_rootfs_tar
 from tests.support.executor import write_context
 from tests.support.readback import pull_image
@@ -171,3 +173,29 @@ RUN cat /from-debian/made.txt > /copied.txt
     assert tree["/copied.txt"].content == b"from-debian\n"
     assert tree["/from-debian/sum.txt"].content.endswith(b"  /etc/debian_version\n")
     assert "/etc/debian_version" not in tree and tree["/bin/busybox"].kind == "file"
+
+
+@pytest.mark.slow
+def test_git_context_with_the_bundled_git_only(tmp_path: Path, kaniko_bundle: Path,
+                                               registry: RunningRegistry,
+                                               busybox_image: str) -> None:
+    # The container holds /kaniko and nothing else: the clone must use the bundle's git, its
+    # http helper and its loader, never the host's.
+    work = tmp_path / "work"
+    work.mkdir()
+    git(work, "init", "-q", "-b", "main")
+    commit_files(work, "first", {"Dockerfile": f"FROM {busybox_image}\nCOPY hello.txt /hello.txt\n",
+                                 "hello.txt": "cloned by the bundled git\n"})
+    served = tmp_path / "served"
+    publish(work, served / "app.git")
+    empty_context = tmp_path / "empty"
+    empty_context.mkdir()
+    container = ContainerRoot.create(tmp_path, kaniko_bundle, empty_context)
+    assert container.entries() == ["kaniko"]
+    ref = registry.ref("container/git-context")
+    with serve_git(served) as server:
+        result = container.run(["/kaniko/executor", "--context", server.context("app.git", "refs/heads/main"),
+                                "--destination", ref], env={"GIT_PULL_METHOD": "http"})
+    assert result.returncode == 0, result.stderr
+    tree = pull_image(registry, ref, tmp_path / "pulled").tree()
+    assert tree["/hello.txt"].content == b"cloned by the bundled git\n"
