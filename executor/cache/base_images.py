@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Callable, Iterator, Sequence
 
 from executor.cache.entry import sweep_abandoned
+from executor.digest_reader import DigestCheckingReader
 from executor.errors import BuildError
 from executor.image import Image, Layer, ManifestBytes
 from executor.options import CacheOptions
@@ -238,45 +239,25 @@ def _opener(file: BinaryIO, offset: int, size: int, digest: str, path: Path) -> 
     return open_layer
 
 
-class _LayerReader(io.RawIOBase):
+class _LayerReader(DigestCheckingReader):
     """``size`` bytes at ``offset`` of the tarball, read with pread (readers of several layers
     share the file) and hashed on the way; the read reaching the end raises CorruptCacheEntry if
-    they are not ``digest``, and so does every read after that."""
+    they are not ``digest`` (a file that ends early is short of ``size``)."""
 
     def __init__(self, file: BinaryIO, offset: int, size: int, digest: str, path: Path) -> None:
-        super().__init__()
-        self._file, self._offset, self._size = file, offset, size
-        self._digest, self._path = digest, path
-        self._hash = hashlib.sha256()
-        self._position = 0
-        self._failure: CorruptCacheEntry | None = None
+        super().__init__(digest, size, hashlib.sha256())
+        self._file, self._offset, self._path = file, offset, path
 
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        if self._failure is not None:
-            raise self._failure
-        view = memoryview(buffer).cast("B")[:self._size - self._position]
+    def read_some(self, view: memoryview) -> int:
+        view = view[:self.size - self.count]  # type: ignore[operator]  # size is never None
         if not view:
-            self._check(None)
             return 0
-        count = os.preadv(self._file.fileno(), [view], self._offset + self._position)
-        if count == 0:
-            self._check(f"the file ends after {self._position} of its {self._size} bytes")
-        self._hash.update(view[:count])
-        self._position += count
-        return count
+        return os.preadv(self._file.fileno(), [view], self._offset + self.count)
 
-    def _check(self, problem: str | None) -> None:
-        actual = f"sha256:{self._hash.hexdigest()}"
-        if problem is None and actual == self._digest:
-            return
-        self._failure = CorruptCacheEntry(
-            f"cache entry {self._path}: layer {self._digest} is damaged "
-            f"({problem or f'its bytes hash to {actual}'}); delete the entry or run the "
-            "warmer again with --force")
-        raise self._failure
+    def mismatch(self, why: str) -> CorruptCacheEntry:
+        return CorruptCacheEntry(
+            f"cache entry {self._path}: layer {self.digest} is damaged ({why}); delete the entry "
+            "or run the warmer again with --force")
 
 
 __all__ = ["BaseImageCache", "CachedImage", "CorruptCacheEntry", "base_image_cache"]

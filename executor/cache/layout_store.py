@@ -28,6 +28,7 @@ from typing import Any, BinaryIO, Callable
 
 from executor.cache.entry import (CachedStep, entry_diff_ids, entry_expired, entry_image,
                                   sweep_abandoned)
+from executor.digest_reader import DigestCheckingReader
 from executor.errors import BuildError
 from executor.cache.key import file_sha256
 from executor.image import Layer, serialize, sha256_digest
@@ -67,56 +68,31 @@ class LayoutLayer(Layer):
         return io.BufferedReader(_VerifyingFile(self), _CHUNK)  # type: ignore[return-value]
 
 
-class _VerifyingFile(io.RawIOBase):
+class _VerifyingFile(DigestCheckingReader):
     def __init__(self, layer: LayoutLayer) -> None:
         try:
             self._file = open(layer.path, "rb")
         except OSError as error:
             raise BuildError(f"cached layer {layer.path}: {error.strerror} (removed while this "
                              "build used it?); build again") from None
-        super().__init__()
+        super().__init__(layer.digest, layer.size, hashlib.sha256())
         self._layer = layer
-        self._hash = hashlib.sha256()
-        self._count = 0
-        self._verified = False
 
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        count = self._file.readinto(buffer)
-        if not count:
-            self._verify()
-            return 0
-        self._hash.update(memoryview(buffer)[:count])
-        self._count += count
-        if self._count > self._layer.size:
-            raise self._corrupt(f"more than the expected {self._layer.size} bytes")
-        return count
+    def read_some(self, view: memoryview) -> int:
+        return self._file.readinto(view)
 
     def close(self) -> None:
         if self.closed or not hasattr(self, "_layer"):  # closed, or the file never opened
             return
         try:
             rest = bytearray(_CHUNK)
-            while not self._verified and self.readinto(rest):
+            while not self.verified and self.readinto(rest):
                 pass
         finally:
             self._file.close()
             super().close()
 
-    def _verify(self) -> None:
-        if self._verified:
-            return
-        self._verified = True
-        actual = "sha256:" + self._hash.hexdigest()
-        if self._count != self._layer.size:
-            raise self._corrupt(f"{self._count} bytes, expected {self._layer.size}")
-        if actual != self._layer.digest:
-            raise self._corrupt(f"its content hashes to {actual}")
-
-    def _corrupt(self, why: str) -> CorruptCacheEntry:
-        self._verified = True
+    def mismatch(self, why: str) -> CorruptCacheEntry:
         layer = self._layer
         entry = layer.path.parent.parent.parent
         if layer.discard_if_corrupt:

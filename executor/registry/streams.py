@@ -9,6 +9,8 @@ from typing import Any, BinaryIO, Callable, Iterator
 import requests
 import urllib3.exceptions
 
+from executor.digest_reader import DigestCheckingReader
+
 from .errors import DigestMismatch, RegistryError, RegistryUnreachable
 
 _CHUNK = 1024 * 1024
@@ -59,7 +61,7 @@ def skip_to(response: requests.Response, offset: int, action: str) -> None:
                                   action=action, url=response.url) from e
 
 
-class VerifyingReader(io.RawIOBase):
+class VerifyingReader(DigestCheckingReader):
     """Reads a streamed response body, hashing as it goes; at EOF (or past ``size``) a body that
     is not ``digest`` raises DigestMismatch. Nothing is buffered beyond the caller's reads.
 
@@ -70,44 +72,28 @@ class VerifyingReader(io.RawIOBase):
     def __init__(self, response: requests.Response, digest: str, size: int | None,
                  action: str, *, resume: Callable[[int], requests.Response] | None = None,
                  resumes: int = 0) -> None:
-        super().__init__()
+        super().__init__(digest, size, _hasher(digest, action))
         self._response = response
         self._resume = resume
         self._resumes_left = resumes if resume is not None else 0
-        self._digest = digest
-        self._size = size
         self._action = action
-        self._hash = _hasher(digest, action)
-        self._count = 0
-        self._verified = False
 
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        view = memoryview(buffer).cast("B")
+    def read_some(self, view: memoryview) -> int:
         while True:
             try:
                 # urllib3 2 raises on a body shorter than its Content-Length (a cut
-                # connection); a clean EOF is a complete answer, verified below
+                # connection); a clean EOF is a complete answer, verified by the caller
                 data = self._response.raw.read(len(view), decode_content=True)
                 break
             except (urllib3.exceptions.HTTPError, OSError) as e:
                 if self._resumes_left <= 0:
                     raise RegistryUnreachable(
-                        f"connection lost after {self._count} bytes: {describe_network_error(e)}",
+                        f"connection lost after {self.count} bytes: {describe_network_error(e)}",
                         action=self._action, url=self._response.url, method="GET") from e
                 self._resumes_left -= 1
                 self._response.close()
                 assert self._resume is not None
-                self._response = self._resume(self._count)
-        if not data:
-            self._verify()
-            return 0
-        self._hash.update(data)
-        self._count += len(data)
-        if self._size is not None and self._count > self._size:
-            raise self._mismatch(f"more than the expected {self._size} bytes")
+                self._response = self._resume(self.count)
         view[:len(data)] = data
         return len(data)
 
@@ -116,18 +102,8 @@ class VerifyingReader(io.RawIOBase):
             self._response.close()
         super().close()
 
-    def _verify(self) -> None:
-        if self._verified:
-            return
-        self._verified = True
-        actual = f"{self._hash.name}:{self._hash.hexdigest()}"
-        if self._size is not None and self._count != self._size:
-            raise self._mismatch(f"{self._count} bytes, expected {self._size} (digest {actual})")
-        if actual != self._digest:
-            raise self._mismatch(f"content hashes to {actual} ({self._count} bytes)")
-
-    def _mismatch(self, why: str) -> DigestMismatch:
-        return DigestMismatch(f"digest mismatch for {self._digest}: {why}", action=self._action,
+    def mismatch(self, why: str) -> DigestMismatch:
+        return DigestMismatch(f"digest mismatch for {self.digest}: {why}", action=self._action,
                               url=self._response.url, method="GET")
 
 
