@@ -31,7 +31,7 @@ from executor.cache.entry import (CachedStep, entry_diff_ids, entry_expired, ent
 from executor.digest_reader import DigestCheckingReader
 from executor.errors import BuildError
 from executor.cache.key import file_sha256
-from executor.image import Layer, serialize, sha256_digest
+from executor.image import FileLayer, Layer, serialize, sha256_digest
 
 log = logging.getLogger("lamina")
 
@@ -51,16 +51,11 @@ class _Unusable(Exception):
 
 
 @dataclass(frozen=True)
-class LayoutLayer(Layer):
+class LayoutLayer(FileLayer):
     """A layer blob in a cache entry, verified against its digest and size as it is read: the read
     that reaches the end (or closing the stream early, which reads the rest) raises
     CorruptCacheEntry if the bytes are wrong."""
 
-    path: Path
-    digest: str
-    diff_id: str
-    size: int
-    media_type: str
     # a writable cache unlinks a corrupt blob, so the next build misses and rewrites the entry
     discard_if_corrupt: bool = False
 
