@@ -4,19 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Mapping
+from typing import Mapping
 
-if TYPE_CHECKING:
-    from executor.contexts import ContextFetch
-
-
-@dataclass(frozen=True)
-class GitOptions:
-    """kaniko's ``--git branch=,single-branch=,recurse-submodules=`` for git:// contexts."""
-
-    branch: str = ""  # a branch or tag name; overrides the #ref of the context URL
-    single_branch: bool = False
-    recurse_submodules: bool = False
+from executor.contexts import ContextFetch
 
 
 @dataclass(frozen=True)

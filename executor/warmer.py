@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from executor import cli_registry
-from executor.build.args import global_arg_values
-from executor.build.base_image import pull_image
-from executor.build.executor import read_dockerfile
-from executor.build.registries import RegistryClients
-from executor.build.stages import make_expander
+from executor.cli import registry_flags
+from executor.dockerfile.args import global_arg_values
+from executor.registry.pull import pull_image
+from executor.builder.build import read_dockerfile
+from executor.registry.routing import RegistryClients
+from executor.builder.plan import make_expander
 from executor.cache.base_images import BaseImageCache
 from executor.cli import VERBOSITY_LEVELS, FlagParser, key_values, normalize_booleans, run_cli
 from executor.contexts.web import download_dockerfile
@@ -58,10 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
         ("--skip-tls-verify", "as --skip-tls-verify-pull"),
         ("--skip-tls-verify-pull", "pull without verifying TLS certificates"),
     ):
-        cli_registry.add_boolean(parser, flag, help_text)
+        registry_flags.add_boolean(parser, flag, help_text)
     add("-c", "--cache-dir", default="/cache", help="the cache directory (default /cache)")
     add("--cache-ttl", default="336h", help="write an image again once it is older than this")
-    cli_registry.add_registry_flags(parser)  # the executor's registry, TLS and routing flags
+    registry_flags.add_registry_flags(parser)  # the executor's registry, TLS and routing flags
     return parser
 
 
@@ -75,8 +75,8 @@ def parse_options(argv: Sequence[str], env: Mapping[str, str]) -> WarmerOptions:
         images += dockerfile_images(args.dockerfile, build_args)
     if not images:
         raise UsageError(f"{args.dockerfile} names no base image to warm (only scratch or stages)")
-    ttl = cli_registry.parse_duration(args.cache_ttl)
-    registry = cli_registry.registry_options(args, env)
+    ttl = registry_flags.parse_duration(args.cache_ttl)
+    registry = registry_flags.registry_options(args, env)
     # the warmer only pulls: --insecure and --skip-tls-verify mean the pull flags
     registry = dataclasses.replace(
         registry, insecure_pull=registry.insecure_pull or registry.insecure,

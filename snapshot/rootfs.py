@@ -1,17 +1,83 @@
-"""Resolve paths inside a root with chroot semantics, refusing anything that climbs out."""
+"""Paths inside a root, resolved with chroot semantics: the one resolver of every path that the
+build reads or writes in a root (its own, an earlier stage's, the build context's).
+
+Symlinks met on the way are followed inside the root and an absolute target starts again at the
+root. What a ``..`` above the root means is the caller's explicit ``Escape`` policy: ``CLAMP``
+stays at the root, as the kernel does for a chrooted process and BuildKit for ``COPY``; ``REFUSE``
+rejects the path (layer extraction)."""
 
 from __future__ import annotations
 
+import enum
 import os
 import stat
 from collections import deque
+from pathlib import Path
 
 from .errors import ExtractError, UnsafeLayerEntry
 from .ignore import IgnoreList
 
-__all__ = ["IGNORED", "InRootResolver", "MAX_SYMLINK_HOPS", "split_entry_name"]
+__all__ = ["Escape", "IGNORED", "InRootResolver", "MAX_SYMLINK_HOPS", "SymlinkLoop",
+           "resolve_in_root", "split_entry_name"]
 
 MAX_SYMLINK_HOPS = 40
+
+
+class Escape(enum.Enum):
+    """What a ``..`` that would climb above the root does."""
+
+    CLAMP = "clamp"  # stays at the root
+    REFUSE = "refuse"  # the path is refused
+
+
+class SymlinkLoop(ValueError):
+    """More than ``MAX_SYMLINK_HOPS`` symlinks on the way (a loop, or a hostile chain)."""
+
+
+def _climb(resolved: list[str], escape: Escape) -> bool:
+    """Apply one ``..`` to ``resolved``; False when it would leave the root under ``REFUSE``."""
+    if resolved:
+        resolved.pop()
+        return True
+    return escape is Escape.CLAMP
+
+
+def _follow(link: str, resolved: list[str], todo: deque[str]) -> None:
+    """Continue the walk through the symlink at ``link``: its target's components come next, an
+    absolute target from the root."""
+    target = os.readlink(link)
+    if target.startswith("/"):
+        resolved.clear()
+    todo.extendleft(reversed(target.split("/")))
+
+
+def resolve_in_root(root: Path, path: str, *, follow_final: bool = True,
+                    escape: Escape = Escape.CLAMP) -> Path:
+    """The host path of ``path`` (image-absolute or root-relative) inside ``root``.
+
+    Missing components are taken as named (the caller may create them); the last component is
+    followed only with ``follow_final``. Raises ``SymlinkLoop``, and ``ValueError`` for a ``..``
+    above the root under ``Escape.REFUSE``."""
+    todo = deque(path.split("/"))
+    resolved: list[str] = []
+    hops = 0
+    while todo:
+        part = todo.popleft()
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if not _climb(resolved, escape):
+                raise ValueError(f"{path!r} leads above the root")
+            continue
+        candidate = root.joinpath(*resolved, part)
+        if (todo or follow_final) and candidate.is_symlink():
+            hops += 1
+            if hops > MAX_SYMLINK_HOPS:
+                raise SymlinkLoop(f"too many levels of symbolic links resolving {path!r}")
+            _follow(str(candidate), resolved, todo)
+            continue
+        resolved.append(part)
+    return root.joinpath(*resolved)
 
 
 class _Ignored:
@@ -46,9 +112,10 @@ class InRootResolver:
     after removing or replacing a directory or symlink.
     """
 
-    def __init__(self, root: str, ignore: IgnoreList) -> None:
+    def __init__(self, root: str, ignore: IgnoreList, escape: Escape = Escape.REFUSE) -> None:
         self.root = root
         self._ignore = ignore
+        self._escape = escape
         self._cache: dict[str, str] = {"": ""}
 
     def invalidate(self) -> None:
@@ -74,9 +141,8 @@ class InRootResolver:
             if part in ("", "."):
                 continue
             if part == "..":
-                if not resolved:
+                if not _climb(resolved, self._escape):
                     raise UnsafeLayerEntry(entry, f"a symlink in {rel!r} leads above the root")
-                resolved.pop()
                 continue
             candidate = "/".join((*resolved, part))
             if self._ignore.is_listed(candidate):
@@ -102,10 +168,7 @@ class InRootResolver:
                     raise UnsafeLayerEntry(
                         entry, f"more than {MAX_SYMLINK_HOPS} symlinks in {rel!r}"
                     )
-                target = os.readlink(host)
-                if target.startswith("/"):
-                    resolved.clear()
-                todo.extendleft(reversed(target.split("/")))
+                _follow(host, resolved, todo)
             else:
                 raise ExtractError(entry, self.root, f"parent {candidate!r} is not a directory")
         result = "/".join(resolved)

@@ -28,13 +28,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Callable, Iterator, Sequence
 
-from executor.cache.entry import sweep_abandoned
-from executor.digest_reader import DigestCheckingReader
+from executor.atomic import sweep_abandoned
+from executor.image.digest import DigestCheckingReader
 from executor.errors import BuildError
 from executor.image import Image, Layer, ManifestBytes
 from executor.options import CacheOptions
-from executor.outputs import write_tarball, write_text_atomically
-from executor.registry import Manifest, RegistryError, parse_manifest, sha256_digest
+from executor.image.tarball import write_tarball
+from executor.atomic import write_text_atomically
+from executor.registry import Manifest, RegistryError, parse_manifest
+from executor.registry.pull import LayerOpener
+from executor.image.digest import sha256_digest
 
 log = logging.getLogger("lamina")
 
@@ -43,7 +46,6 @@ MAX_MANIFEST_SIZE = 8 * 1024 * 1024
 MAX_CONFIG_SIZE = 8 * 1024 * 1024
 _CHUNK = 1024 * 1024
 
-LayerOpener = Callable[[], contextlib.AbstractContextManager[BinaryIO]]
 
 
 class CorruptCacheEntry(BuildError):

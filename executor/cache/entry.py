@@ -19,7 +19,6 @@ log = logging.getLogger("lamina")
 
 # A writer keeps its temporary file's mtime fresh; one untouched this long was stopped (killed,
 # OOM, evicted) before it could remove it.
-ABANDONED_AFTER_S = 600.0
 
 
 @dataclass(frozen=True)
@@ -67,27 +66,3 @@ def parse_time(value: object) -> datetime.datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.timezone.utc)
-
-
-def sweep_abandoned(directory: Path, now: float | None = None) -> None:
-    """Remove the temporary ``.*.partial-*`` files and directories that writers stopped by
-    SIGKILL left in a cache directory shared by many builders (a warmer's partial tarball can be
-    gigabytes). Entries themselves are never touched."""
-    now = time.time() if now is None else now
-    try:
-        entries = list(os.scandir(directory))
-    except FileNotFoundError:
-        return
-    for entry in entries:
-        if not (entry.name.startswith(".") and ".partial-" in entry.name):
-            continue
-        try:
-            if now - entry.stat(follow_symlinks=False).st_mtime < ABANDONED_AFTER_S:
-                continue
-            if entry.is_dir(follow_symlinks=False):
-                shutil.rmtree(entry.path)
-            else:
-                os.unlink(entry.path)
-        except FileNotFoundError:
-            continue  # another builder swept it first
-        log.info("removed %s, left by a writer that was stopped", entry.path)

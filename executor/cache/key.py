@@ -15,7 +15,7 @@ import stat
 from pathlib import Path
 from typing import Any, Iterable
 
-from executor.build.context import BuildContextFiles, ContextSource
+from executor.contexts.files import BuildContextFiles, ContextSource
 
 KEY_VERSION = "lamina-cache-v1"  # bump when what goes into a key changes
 

@@ -26,9 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Callable
 
-from executor.cache.entry import (CachedStep, entry_diff_ids, entry_expired, entry_image,
-                                  sweep_abandoned)
-from executor.digest_reader import DigestCheckingReader
+from executor.cache.entry import CachedStep, entry_diff_ids, entry_expired, entry_image
+from executor.atomic import sweep_abandoned
+from executor.image.digest import DigestCheckingReader
+from executor.image.layout import fill_oci_layout
 from executor.errors import BuildError
 from executor.cache.key import file_sha256
 from executor.image import FileLayer, Layer, serialize, sha256_digest
@@ -134,8 +135,6 @@ class LayoutLayerCache:
         if found is not None and found[1] is not None:
             log.info("cache entry %s is there already (another builder's)", key[:12])
             return
-        from executor.outputs import fill_oci_layout  # outputs depends on build: import late
-
         image = entry_image(key, layer, self.now())
         serialized = serialize(image, "oci")
         what = f"layer {layer.digest[:19]}" if layer else "a step that changed no files"

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from executor.build.registries import RegistryClients
+from executor.registry.routing import RegistryClients
 from executor.cache.entry import CachedStep
 from executor.cache.key import base_key, context_files, step_key
 from executor.cache.layout_store import LayoutLayerCache

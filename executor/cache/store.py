@@ -63,8 +63,6 @@ class RegistryLayerCache:
     def store(self, key: str, layer: Layer | None) -> None:
         if not self.writable:
             return
-        from executor.outputs import Blob, push_blobs  # outputs depends on build: import late
-
         serialized = serialize(entry_image(key, layer, self.now()))
         repo = self.repository.repository
         config = serialized.config

@@ -13,7 +13,7 @@ from typing import BinaryIO
 
 import requests
 
-from executor.build.context import ContextSource
+from executor.contexts.files import ContextSource
 from executor.commands.base import StepContext
 from executor.commands.copy import CopyCommand
 from executor.commands.copying import CopyEngine

@@ -6,13 +6,12 @@ import logging
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Mapping
+from typing import Any, ClassVar, Mapping, Protocol
 
-from executor.build.args import PROXY_ARGS
-from executor.build.context import BuildContextFiles
-from executor.build.mounts import MountEnvironment
-from executor.build.stages import FromSources
-from executor.build.users import UserDatabase
+from executor.dockerfile.args import PROXY_ARGS
+from executor.contexts.files import BuildContextFiles
+from executor.commands.mounts import MountEnvironment
+from executor.rootfs.users import UserDatabase
 from executor.dockerfile import Instruction, ShellLexer
 from executor.errors import DockerfileError
 from executor.image import DEFAULT_PATH
@@ -58,6 +57,12 @@ class StageState:
         env = {**self.arg_values(), **self.env()}
         env.setdefault("PATH", DEFAULT_PATH)
         return env
+
+
+class FromSources(Protocol):
+    """Where ``--from=REF`` files come from (a kept earlier stage, or an image extracted once)."""
+
+    def root_for(self, ref: str) -> Path: ...
 
 
 @dataclass

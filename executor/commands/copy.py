@@ -8,10 +8,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
-from executor.build.context import BuildContextFiles, ContextSource
-from executor.build.stages import global_scope
+from executor.contexts.files import BuildContextFiles, ContextSource
+from executor.dockerfile.args import global_scope
 from executor.commands.base import Command, StepContext
-from executor.build.rootfs import resolve_in_root
+from executor.rootfs.paths import resolve_in_root
 from executor.commands.copy_sources import Excludes, HeredocFiles, ParentsPattern
 from executor.commands.copying import CopyEngine, CopyOwnership, destination, target_for_file
 from executor.dockerfile import parse_chmod

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from executor.build.context import ContextSource
+from executor.contexts.files import ContextSource
 from executor.dockerfile import DockerIgnore, Instruction
 from executor.dockerfile.heredoc import heredoc_marker
 

@@ -8,9 +8,9 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from executor.build.context import ContextSource
-from executor.build.rootfs import image_path, make_directories, resolve_in_root
-from executor.build.users import Identity
+from executor.contexts.files import ContextSource
+from executor.rootfs.paths import image_path, make_directories, resolve_in_root
+from executor.rootfs.users import Identity
 from executor.errors import BuildError
 from snapshot.xattrs import read_xattrs, write_xattr
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import logging
 
-from executor.build.mounts import MountError, MountRequest, parse_mount, prepare_mounts
-from executor.build.rootfs import make_directories
+from executor.commands.mounts import MountError, MountRequest, parse_mount, prepare_mounts
+from executor.rootfs.paths import make_directories
 from executor.commands.base import Command, StepContext
 from executor.dockerfile.heredoc import heredoc_marker
 from executor.errors import BuildError, RunCommandFailed

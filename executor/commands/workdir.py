@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from executor.build.rootfs import image_path, make_directories
+from executor.rootfs.paths import image_path, make_directories
 from executor.commands.base import Command, StepContext
 from executor.errors import BuildError
 

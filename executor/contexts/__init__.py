@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .base import ArchiveSource, ContextSource, Download
 from .errors import ContextError
-from .flags import add_flags, git_options
+from .git import GitOptions
 from .location import ContextFetch, ContextLocation, fetch_context, locate_context, parse_context
 
 __all__ = [
@@ -19,9 +19,8 @@ __all__ = [
     "ContextLocation",
     "ContextSource",
     "Download",
-    "add_flags",
+    "GitOptions",
     "fetch_context",
-    "git_options",
     "locate_context",
     "parse_context",
 ]

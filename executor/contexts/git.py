@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Mapping
 from urllib.parse import unquote, urlsplit
 
-from executor.options import GitOptions
 
 from .errors import ContextError
 
@@ -49,6 +48,16 @@ def parse_git_context(rest: str, options: GitOptions) -> GitRepository:
         ref, commit = "", ref  # "#<sha>" alone: a commit on the default branch's history
     return GitRepository(location=location, ref=ref, commit=commit, options=options,
                          url_credentials=unquote(userinfo))
+
+
+
+@dataclass(frozen=True)
+class GitOptions:
+    """kaniko's ``--git branch=,single-branch=,recurse-submodules=`` for git:// contexts."""
+
+    branch: str = ""  # a branch or tag name; overrides the #ref of the context URL
+    single_branch: bool = False
+    recurse_submodules: bool = False
 
 
 @dataclass(frozen=True)

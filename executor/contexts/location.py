@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Mapping
 
 from executor.errors import UsageError
-from executor.options import GitOptions
+from .git import GitOptions
 
 from .base import ContextSource
 from .errors import ContextError

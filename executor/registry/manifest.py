@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
-from .errors import PlatformNotFound, UnsupportedManifest
+from executor.image.digest import sha256_digest
+from executor.image.media_types import (DOCKER_MANIFEST as DOCKER_MANIFEST_SCHEMA2, DOCKER_MANIFEST_LIST,
+                                        DOCKER_MANIFEST_SCHEMA1, DOCKER_MANIFEST_SCHEMA1_SIGNED,
+                                        OCI_INDEX, OCI_MANIFEST)
 
-DOCKER_MANIFEST_SCHEMA2 = "application/vnd.docker.distribution.manifest.v2+json"
-DOCKER_MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
-DOCKER_MANIFEST_SCHEMA1 = "application/vnd.docker.distribution.manifest.v1+json"
-DOCKER_MANIFEST_SCHEMA1_SIGNED = "application/vnd.docker.distribution.manifest.v1+prettyjws"
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+from .errors import PlatformNotFound, UnsupportedManifest
 
 IMAGE_MANIFEST_TYPES = frozenset({DOCKER_MANIFEST_SCHEMA2, OCI_MANIFEST})
 INDEX_TYPES = frozenset({DOCKER_MANIFEST_LIST, OCI_INDEX})
@@ -22,10 +19,6 @@ SCHEMA1_TYPES = frozenset({DOCKER_MANIFEST_SCHEMA1, DOCKER_MANIFEST_SCHEMA1_SIGN
 # What we ask for, best first; schema 1 is deliberately absent (registries then convert or refuse).
 MANIFEST_ACCEPT = ", ".join((OCI_INDEX, DOCKER_MANIFEST_LIST, OCI_MANIFEST,
                              DOCKER_MANIFEST_SCHEMA2))
-
-
-def sha256_digest(data: bytes) -> str:
-    return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from typing import Any, BinaryIO, Callable, Iterator
 import requests
 import urllib3.exceptions
 
-from executor.digest_reader import DigestCheckingReader
+from executor.image.digest import DigestCheckingReader
 
 from .errors import DigestMismatch, RegistryError, RegistryUnreachable
 

@@ -15,7 +15,7 @@ from executor.contexts.local import StdinArchive, TarFileArchive
 from executor.contexts.s3 import S3Archive
 from executor.contexts.web import HttpArchive, redact_url
 from executor.errors import UsageError
-from executor.options import GitOptions
+from executor.contexts.git import GitOptions
 
 NO_GIT = GitOptions()
 

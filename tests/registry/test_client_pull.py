@@ -10,8 +10,8 @@ import time
 import pytest
 
 from executor.registry import (DOCKER_MANIFEST_SCHEMA2, BlobNotFound, DigestMismatch,
-                               ManifestNotFound, RegistryClient, RegistryError, RegistryUnreachable,
-                               sha256_digest)
+                               ManifestNotFound, RegistryClient, RegistryError, RegistryUnreachable)
+from executor.image.digest import sha256_digest
 from tests.registry.images import Blob, skopeo_raw
 from tests.support.registry import RunningRegistry, free_port
 

@@ -11,7 +11,8 @@ from typing import Iterator
 import pytest
 
 from executor.registry import (OCI_INDEX, DigestMismatch, Manifest, ManifestIndex, Platform,
-                               PlatformNotFound, RegistryClient, RegistryError, sha256_digest)
+                               PlatformNotFound, RegistryClient, RegistryError)
+from executor.image.digest import sha256_digest
 from tests.registry.images import TinyImage, skopeo_raw, tiny_image, write_file
 from tests.registry.servers import FlakyProxy, serve
 from tests.support.registry import RunningRegistry

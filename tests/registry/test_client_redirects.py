@@ -8,8 +8,8 @@ import http.server
 
 import pytest
 
-from executor.registry import (Credentials, DigestMismatch, RegistryClient, StaticCredentials,
-                               sha256_digest)
+from executor.registry import Credentials, DigestMismatch, RegistryClient, StaticCredentials
+from executor.image.digest import sha256_digest
 from tests.registry.servers import reply, serve
 
 BLOB = b"layer bytes served by the storage host " * 100

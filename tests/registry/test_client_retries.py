@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from executor.registry import OCI_MANIFEST, RegistryClient, RegistryError, sha256_digest
+from executor.registry import OCI_MANIFEST, RegistryClient, RegistryError
+from executor.image.digest import sha256_digest
 from tests.registry.servers import reply, serve
 
 MANIFEST = json.dumps({"schemaVersion": 2, "mediaType": OCI_MANIFEST,

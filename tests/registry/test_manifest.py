@@ -8,8 +8,8 @@ import pytest
 
 from executor.registry import (DOCKER_MANIFEST_LIST, DOCKER_MANIFEST_SCHEMA2, OCI_INDEX,
                                OCI_MANIFEST, Descriptor, Manifest, ManifestIndex, Platform,
-                               PlatformNotFound, UnsupportedManifest, parse_manifest,
-                               sha256_digest)
+                               PlatformNotFound, UnsupportedManifest, parse_manifest)
+from executor.image.digest import sha256_digest
 
 CONFIG = {"mediaType": "application/vnd.oci.image.config.v1+json",
           "digest": sha256_digest(b"c"), "size": 1}

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Callable, Iterator, Mapping
 from urllib.parse import quote
 
-from executor.build.context import BuildContextFiles, ContextSource
-from executor.build.rootfs import image_path, resolve_in_root
+from executor.contexts.files import BuildContextFiles, ContextSource
+from executor.rootfs.paths import image_path, resolve_in_root
 from executor.errors import LaminaError
 from executor.options import SecretSource
 from executor.sandbox.runner import BindMount, InlineFile, Mount, TmpfsMount

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
 from executor.errors import BuildInterrupted, LaminaError, UsageError
-from executor import cli_registry, cli_snapshot, contexts
+from executor import contexts
+from executor.cli import context_flags, registry_flags, snapshot_flags
 from executor.options import ExecutorOptions, RootOptions, SecretSource, SourceOptions
 
 log = logging.getLogger("lamina")
@@ -31,7 +32,7 @@ def normalize_booleans(argv: Sequence[str]) -> list[str]:
     result = []
     for arg in argv:
         name, sep, value = arg.partition("=")
-        if sep and name in BOOLEAN_FLAGS + cli_registry.BOOLEAN_FLAGS + cli_snapshot.BOOLEAN_FLAGS:
+        if sep and name in BOOLEAN_FLAGS + registry_flags.BOOLEAN_FLAGS + snapshot_flags.BOOLEAN_FLAGS:
             lowered = value.lower()
             if lowered in ("true", "1", "t", "yes"):
                 result.append(name)
@@ -82,11 +83,11 @@ def build_parser() -> argparse.ArgumentParser:
         ("--ignore-var-run", "leave /var/run out of snapshots (default true)"),
         ("--cleanup", "wipe the build root after the build, so the container can build again"),
     ):
-        cli_registry.add_boolean(parser, flag, help_text)
+        registry_flags.add_boolean(parser, flag, help_text)
     parser.set_defaults(ignore_var_run=True)
-    cli_registry.add_flags(parser)
-    cli_snapshot.add_flags(parser, cli_registry.add_boolean)
-    contexts.add_flags(parser)
+    registry_flags.add_flags(parser)
+    snapshot_flags.add_flags(parser, registry_flags.add_boolean)
+    context_flags.add_flags(parser)
     return parser
 
 
@@ -132,7 +133,7 @@ def key_values(values: Sequence[str], flag: str, env: Mapping[str, str]) -> dict
 def parse_options(argv: Sequence[str], env: Mapping[str, str]) -> ExecutorOptions:
     args = build_parser().parse_args(normalize_booleans(argv))
     where = contexts.locate_context(args.context, args.dockerfile, args.context_sub_path,
-                                    contexts.git_options(args.git), Path(args.kaniko_dir).absolute())
+                                    context_flags.git_options(args.git), Path(args.kaniko_dir).absolute())
     if not args.destination and not args.no_push:
         raise UsageError("you must provide --destination, or use --no-push")
     return ExecutorOptions(
@@ -144,10 +145,10 @@ def parse_options(argv: Sequence[str], env: Mapping[str, str]) -> ExecutorOption
         root=RootOptions(root=Path(args.root).absolute(), kaniko_dir=Path(args.kaniko_dir).absolute(),
                          force=args.force, ignore_paths=tuple(args.ignore_path),
                          ignore_var_run=args.ignore_var_run, cleanup=args.cleanup),
-        registry=cli_registry.registry_options(args, env),
-        output=cli_registry.output_options(args),
-        cache=cli_registry.cache_options(args),
-        snapshot=cli_snapshot.snapshot_options(args),
+        registry=registry_flags.registry_options(args, env),
+        output=registry_flags.output_options(args),
+        cache=registry_flags.cache_options(args),
+        snapshot=snapshot_flags.snapshot_options(args),
         verbosity=args.verbosity,
     )
 
@@ -169,7 +170,7 @@ def _build_main(argv: Sequence[str]) -> int:
     def build() -> int:
         options = parse_options(argv, os.environ)
         logging.getLogger().setLevel(VERBOSITY_LEVELS[options.verbosity])
-        from executor.build.executor import execute  # heavy imports only once flags are valid
+        from executor.builder.build import execute  # heavy imports only once flags are valid
         digest = execute(options)
         if digest:
             log.info("image digest %s", digest)

@@ -9,16 +9,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
-from executor.build.base_image import load_base_image
-from executor.build.clock import Clock
-from executor.build.context import BuildContextFiles
-from executor.build.layers import LayerSpool
-from executor.build.mounts import MountEnvironment
-from executor.build.registries import RegistryClients
+from executor.registry.pull import load_base_image
+from executor.clock import Clock
+from executor.contexts.files import BuildContextFiles
+from executor.builder.spool import LayerSpool
+from executor.commands.mounts import MountEnvironment
+from executor.registry.routing import RegistryClients
 from executor.cache import StepCache
 from executor.cache.base_images import BaseImageCache, CorruptCacheEntry
 from executor.commands import StageState, StepContext, command_for
-from executor.build.stages import BuiltStages, FromSources, clean_root
+from executor.builder.stages import BuiltStages, FromSources
+from executor.rootfs.clean import clean_root
 from executor.dockerfile import Instruction, ShellLexer, Stage, parse_instruction
 from executor.errors import BuildError, DockerfileError
 from executor.image import Image

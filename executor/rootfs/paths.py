@@ -1,4 +1,5 @@
-"""Paths inside the build root, resolved as the image would see them (chroot semantics)."""
+"""Image paths inside the build root: made absolute against WORKDIR, resolved as the image sees
+them (snapshot's resolver, clamped at the root), and created as ``mkdir -p`` would."""
 
 from __future__ import annotations
 
@@ -7,38 +8,18 @@ import posixpath
 from pathlib import Path
 
 from executor.errors import BuildError
-
-MAX_SYMLINK_HOPS = 40
+from snapshot.rootfs import SymlinkLoop
+from snapshot.rootfs import resolve_in_root as _resolve
 
 
 def resolve_in_root(root: Path, path: str, *, follow_final: bool = True) -> Path:
-    """The host path of image path ``path``: symlinks are followed inside ``root``.
-
-    An absolute link target is taken relative to the root and ``..`` stops at the root, exactly as
-    the process in the container would see it, so the result never lies outside ``root``.
-    """
-    parts = [p for p in path.split("/") if p not in ("", ".")]
-    resolved: list[str] = []
-    hops = 0
-    while parts:
-        part = parts.pop(0)
-        if part == "..":
-            if resolved:
-                resolved.pop()
-            continue
-        candidate = root.joinpath(*resolved, part)
-        if (parts or follow_final) and candidate.is_symlink():
-            hops += 1
-            if hops > MAX_SYMLINK_HOPS:
-                raise BuildError(f"too many levels of symbolic links resolving {path!r} in the image")
-            target = os.readlink(candidate)
-            if target.startswith("/"):
-                resolved = []
-            parts = [p for p in target.split("/") if p not in ("", ".")] + parts
-            continue
-        resolved.append(part)
-    return root.joinpath(*resolved)
-
+    """The host path of image path ``path``, exactly as a process chrooted into ``root`` sees
+    it: symlinks followed inside the root, ``..`` stopping at the root, so the result never lies
+    outside ``root``."""
+    try:
+        return _resolve(root, path, follow_final=follow_final)
+    except SymlinkLoop:
+        raise BuildError(f"too many levels of symbolic links resolving {path!r} in the image") from None
 
 def image_path(workdir: str, path: str) -> str:
     """``path`` made absolute against the image's working directory, keeping a trailing slash."""

@@ -1,14 +1,19 @@
-"""The one shape of every verified stream (a registry blob, a cached layer in an OCI layout or in a
+"""Content digests: ``sha256_digest`` of bytes, and the one shape of every verified stream (a registry blob, a cached layer in an OCI layout or in a
 warmer's tarball): a raw reader that hashes what passes through it and, at its end, checks the
 size and the digest. Subclasses say where the bytes come from and what a mismatch is called."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 from abc import ABC, abstractmethod
 from typing import Any
 
-__all__ = ["DigestCheckingReader"]
+__all__ = ["DigestCheckingReader", "sha256_digest"]
+
+
+def sha256_digest(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 class DigestCheckingReader(io.RawIOBase, ABC):

@@ -40,3 +40,7 @@ def warn_unused_build_args(build_args: Mapping[str, str], declared: Iterable[str
     unused = sorted(set(build_args) - set(declared) - PROXY_ARGS)
     if unused:
         log.warning("one or more build-args %s were not consumed", unused)
+
+
+def global_scope(global_args: Mapping[str, str | None]) -> dict[str, str]:
+    return {k: v for k, v in global_args.items() if v is not None}

@@ -11,7 +11,7 @@ from typing import Iterator
 
 from executor.dockerfile import DockerIgnore
 from executor.dockerfile.gomatch import check_syntax, go_match
-from executor.build.rootfs import resolve_in_root
+from snapshot.rootfs import SymlinkLoop, resolve_in_root
 from executor.errors import BuildError
 
 _WILDCARD = re.compile(r"[*?\[]")
@@ -60,7 +60,10 @@ class BuildContextFiles:
             return sorted(matches, key=lambda s: s.rel)
         if self.image_root:
             # BuildKit follows symlinks in --from sources, the last one included.
-            path = resolve_in_root(self.root, cleaned)
+            try:
+                path = resolve_in_root(self.root, cleaned)
+            except SymlinkLoop as error:
+                raise BuildError(f"source {pattern!r}: {error}") from None
             return [ContextSource(path=path, rel=cleaned)] if os.path.lexists(path) else []
         path = self.root / cleaned
         if not os.path.lexists(path) or self.excluded(cleaned):

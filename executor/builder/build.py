@@ -8,16 +8,18 @@ import os
 import shutil
 from pathlib import Path
 
-from executor.build.args import global_arg_values, warn_unused_build_args
-from executor.build.clock import Clock, epoch, utc_now
-from executor.build.context import BuildContextFiles
-from executor.build.layers import LayerSpool
-from executor.build.mounts import MountEnvironment
-from executor.build.registries import RegistryClients
-from executor.build.root import check_root, ignore_list
-from executor.build.stage import StageEnvironment, build_stage
+from executor.dockerfile.args import global_arg_values, warn_unused_build_args
+from executor.clock import Clock, epoch, utc_now
+from executor.contexts.files import BuildContextFiles
+from executor.builder.spool import LayerSpool
+from executor.commands.mounts import MountEnvironment
+from executor.registry.routing import RegistryClients
+from executor.rootfs.root import check_root, ignore_list
+from executor.builder.stage import StageEnvironment, build_stage
 from executor.contexts import fetch_context
-from executor.build.stages import BuiltStages, clean_root, make_expander, plan_stages
+from executor.builder.stages import BuiltStages
+from executor.rootfs.clean import clean_root
+from executor.builder.plan import make_expander, plan_stages
 from executor.dockerfile import Dockerfile, ShellLexer, parse_dockerfile
 from executor.errors import UsageError
 from executor.image import Image, serialize

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from executor.build.stages import clean_root
+from executor.rootfs.clean import clean_root
 from snapshot.ignore import IgnoreList
 
 

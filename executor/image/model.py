@@ -8,28 +8,18 @@ so digesting, uploading and retrying each read from the beginning without holdin
 from __future__ import annotations
 
 import copy
-import hashlib
 import io
 import json
 from abc import ABC, abstractmethod
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, BinaryIO, Callable
+from typing import Any, BinaryIO, Callable, Iterator
 
-DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
-DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
-DOCKER_LAYER_GZIP = "application/vnd.docker.image.rootfs.diff.tar.gzip"
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
-OCI_LAYER_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
-OCI_LAYER_ZSTD = "application/vnd.oci.image.layer.v1.tar+zstd"
-OCI_LAYER_TAR = "application/vnd.oci.image.layer.v1.tar"
-DOCKER_LAYER_TAR = "application/vnd.docker.image.rootfs.diff.tar"
-
-# The same bytes under the other format's name, so a manifest never mixes Docker and OCI types.
-_TO_DOCKER = {OCI_LAYER_GZIP: DOCKER_LAYER_GZIP, OCI_LAYER_TAR: DOCKER_LAYER_TAR}
-_TO_OCI = {v: k for k, v in _TO_DOCKER.items()}
+from executor.image.digest import sha256_digest
+from snapshot.compression import open_layer_stream
+from executor.image.media_types import (DOCKER_CONFIG, DOCKER_LAYER_GZIP, DOCKER_MANIFEST, OCI_CONFIG,
+                                        OCI_MANIFEST, TO_DOCKER, TO_OCI)
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -45,6 +35,21 @@ class Layer(ABC):
     @abstractmethod
     def open(self) -> BinaryIO:
         """The compressed bytes, from the start, as a stream (close it, or use ``with``)."""
+
+    def uncompressed(self) -> BinaryIO:
+        """The layer tar, from the start (gzip, zstd or plain, sniffed from the bytes); closing
+        it closes the compressed stream too."""
+        return _ManagedStream(self._uncompressed())  # type: ignore[return-value]
+
+    @contextmanager
+    def _uncompressed(self) -> Iterator[BinaryIO]:
+        with self.open() as compressed, open_layer_stream(compressed) as stream:
+            yield stream
+
+    @property
+    def mount_source(self) -> tuple[str, str] | None:
+        """(registry, repository) that already holds the blob, for cross-repository mounts."""
+        return None
 
     def descriptor(self, media_type: str | None = None) -> dict[str, Any]:
         return {"mediaType": media_type or self.media_type, "size": self.size, "digest": self.digest}
@@ -103,6 +108,10 @@ class RemoteLayer(Layer):
 
     def open(self) -> BinaryIO:
         return _ManagedStream(self.opener())  # type: ignore[return-value]
+
+    @property
+    def mount_source(self) -> tuple[str, str] | None:
+        return (self.registry, self.repository)
 
 
 @dataclass(frozen=True)
@@ -166,18 +175,14 @@ class ManifestBytes:
         return sha256_digest(self.manifest)
 
 
-def sha256_digest(data: bytes) -> str:
-    return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
 def serialize(image: Image, image_format: str = "docker") -> ManifestBytes:
     """The config and manifest bytes for ``image`` in Docker schema2 (kaniko's default) or OCI."""
     config_bytes = json.dumps(image.config, separators=(",", ":"), sort_keys=True).encode()
     config_digest = sha256_digest(config_bytes)
     if image_format == "oci":
-        manifest_type, config_type, names = OCI_MANIFEST, OCI_CONFIG, _TO_OCI
+        manifest_type, config_type, names = OCI_MANIFEST, OCI_CONFIG, TO_OCI
     else:
-        manifest_type, config_type, names = DOCKER_MANIFEST, DOCKER_CONFIG, _TO_DOCKER
+        manifest_type, config_type, names = DOCKER_MANIFEST, DOCKER_CONFIG, TO_DOCKER
     manifest = {
         "schemaVersion": 2,
         "mediaType": manifest_type,

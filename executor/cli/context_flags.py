@@ -9,7 +9,7 @@ import argparse
 from typing import Sequence
 
 from executor.errors import UsageError
-from executor.options import GitOptions
+from executor.contexts.git import GitOptions
 
 __all__ = ["add_flags", "git_options"]
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from executor.build.root import check_root, ignore_list, inside_container
+from executor.rootfs.root import check_root, ignore_list, inside_container
 from executor.errors import UsageError
 from executor.options import RootOptions
 

@@ -10,8 +10,7 @@ from typing import Mapping
 
 from executor.options import RegistryOptions
 from executor.registry import (CredentialSource, ImageReference, Manifest, NotFoundError,
-                               RegistryClient, RegistryError, RegistryUnreachable,
-                               parse_reference)
+                               RegistryClient, RegistryError, RegistryUnreachable, parse_reference)
 from executor.registry.keychain import default_keychain
 
 log = logging.getLogger("lamina")

@@ -3,16 +3,37 @@ config and layers taken from the warmer's ``--cache-dir`` when an entry there is
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
-from typing import Sequence
+from pathlib import Path
+from typing import BinaryIO, Callable, Protocol, Sequence
 
-from executor.build.registries import PulledManifest, RegistryClients
-from executor.cache.base_images import BaseImageCache, CachedImage, LayerOpener
 from executor.errors import BuildError
 from executor.image import Image, RemoteLayer
-from executor.registry import ImageReference, Manifest, parse_reference
+
+from .manifest import Manifest
+from .reference import ImageReference, parse_reference
+from .routing import PulledManifest, RegistryClients
+
+LayerOpener = Callable[[], contextlib.AbstractContextManager[BinaryIO]]
+
+
+class LocalImage(Protocol):
+    """An image kept on disk (``--cache-dir``): its manifest, config bytes and layer openers."""
+
+    path: Path
+    manifest: Manifest
+    config: bytes
+
+    def layer_openers(self) -> list[LayerOpener]: ...
+
+
+class LocalImages(Protocol):
+    """Images on disk by manifest digest (the warmer's ``--cache-dir``); None is a miss."""
+
+    def lookup(self, digest: str) -> LocalImage | None: ...
 
 log = logging.getLogger("lamina")
 
@@ -20,7 +41,7 @@ MAX_CONFIG_SIZE = 8 * 1024 * 1024
 
 
 def load_base_image(name: str, clients: RegistryClients,
-                    cache: BaseImageCache | None = None) -> Image:
+                    cache: LocalImages | None = None) -> Image:
     if name.lower() == "scratch":
         # --custom-platform names the platform of an image built from nothing
         os_name, architecture, *variant = clients.options.platform
@@ -52,7 +73,7 @@ def pull_image(name: str, pulled: PulledManifest) -> tuple[bytes, Image]:
     return config, _image(name, ref, manifest, config, openers)
 
 
-def _cached_image(name: str, ref: ImageReference, cached: CachedImage) -> Image:
+def _cached_image(name: str, ref: ImageReference, cached: LocalImage) -> Image:
     log.info("base image %s: config and layers from %s", name, cached.path)
     return _image(name, ref, cached.manifest, cached.config, cached.layer_openers())
 

@@ -1,0 +1,95 @@
+"""Which stages of a multi-stage Dockerfile to build, in what order, and whose files to keep."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Mapping
+
+from executor.dockerfile import Dockerfile, ShellLexer, Stage
+from executor.dockerfile.args import global_scope
+from executor.errors import DockerfileError, UsageError
+
+# Flags whose value may name an earlier stage.
+_STAGE_FLAGS = (("COPY", "from"), ("ADD", "from"))
+
+
+def _stage_refs(stage: Stage) -> list[tuple[str, int]]:
+    """(--from value, line) of every COPY --from / RUN --mount from= in the stage, unexpanded."""
+    refs = []
+    for instruction in stage.instructions:
+        for keyword, flag in _STAGE_FLAGS:
+            if instruction.keyword == keyword and instruction.flags.get(flag):
+                refs.append((instruction.flags[flag][-1], instruction.line))
+        if instruction.keyword == "RUN":
+            for mount in instruction.flags.get("mount", []):
+                for part in mount.split(","):
+                    key, _, value = part.partition("=")
+                    if key.strip() == "from" and value:
+                        refs.append((value.strip(), instruction.line))
+    return refs
+
+
+@dataclass(frozen=True)
+class StagePlan:
+    """The stages to build, in order, and which of them later stages read files from."""
+
+    order: tuple[int, ...]
+    keep_files: frozenset[int]
+    target: int
+
+
+def plan_stages(dockerfile: Dockerfile, target: str | None, skip_unused: bool,
+                expand: Callable[[str], str]) -> StagePlan:
+    """kaniko's rule: every stage up to the target, or (``--skip-unused-stages``) only those the
+    target depends on. ``expand`` substitutes global ARGs in FROM and --from values."""
+    if target is None:
+        target_index = len(dockerfile.stages) - 1
+    else:
+        found = dockerfile.find_stage(target)
+        if found is None:
+            raise UsageError(f"--target {target!r}: no such stage in {dockerfile.name}")
+        target_index = found.index
+
+    def file_deps(stage: Stage) -> set[int]:
+        """Earlier stages whose files this stage reads (COPY --from, RUN --mount from=)."""
+        deps = set()
+        for ref, line in _stage_refs(stage):
+            found = dockerfile.find_stage(expand(ref))
+            if found is not None:
+                if found.index >= stage.index:
+                    raise DockerfileError(f"--from={ref}: stage {found.index} is not an earlier stage",
+                                          line=line, dockerfile=dockerfile.name)
+                deps.add(found.index)
+        return deps
+
+    def base_dep(stage: Stage) -> set[int]:
+        """The earlier stage this stage is built FROM: its image is needed, not its files."""
+        base = dockerfile.find_stage(expand(stage.base))
+        return {base.index} if base is not None and base.index < stage.index else set()
+
+    stages = dockerfile.stages[: target_index + 1]
+    reads_files = {stage.index: file_deps(stage) for stage in stages}
+    deps = {stage.index: reads_files[stage.index] | base_dep(stage) for stage in stages}
+    if skip_unused:
+        needed, todo = set(), [target_index]
+        while todo:
+            index = todo.pop()
+            if index not in needed:
+                needed.add(index)
+                todo.extend(deps[index])
+        order = tuple(sorted(needed))
+    else:
+        order = tuple(range(target_index + 1))
+    # Only --from readers need a stage's root kept; FROM <stage> extracts the stage's image.
+    keep = frozenset(ref for index in order for ref in reads_files[index])
+    return StagePlan(order=order, keep_files=keep, target=target_index)
+
+
+def make_expander(lexer: ShellLexer, global_args: Mapping[str, str | None], dockerfile: Dockerfile
+                  ) -> Callable[[str], str]:
+    scope = global_scope(global_args)
+
+    def expand(word: str) -> str:
+        return lexer.process_word(word, scope, dockerfile=dockerfile.name)
+
+    return expand

@@ -1,0 +1,106 @@
+"""The results of the stages built so far, and where the files that later instructions read
+(``COPY --from``, ``RUN --mount=from=``) come from: a kept earlier stage, or an image."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from executor.commands.copying import CopyEngine, CopyOwnership
+from executor.dockerfile import Dockerfile, Stage
+from executor.errors import UsageError
+from executor.image import Image
+from snapshot.ignore import IgnoreList
+
+log = logging.getLogger("lamina")
+
+
+@dataclass
+class BuiltStages:
+    """Results of the stages built so far: their images and, where needed, their files."""
+
+    dockerfile: Dockerfile
+    store: Path  # <kaniko-dir>/stages
+    images: dict[int, Image] = field(default_factory=dict)
+    files: dict[int, Path] = field(default_factory=dict)
+
+    def stage_for(self, ref: str, current: int) -> Stage | None:
+        found = self.dockerfile.find_stage(ref)
+        if found is None or found.index >= current:
+            return None
+        return found
+
+    def save_files(self, index: int, root: Path, ignore: IgnoreList, sandboxed: bool) -> None:
+        """Keep the stage's root for later ``--from`` readers.
+
+        In sandbox mode the root is moved aside (a rename, no copying) and recreated empty; on ``/``
+        the files are copied out, since ``/`` itself cannot move.
+        """
+        self.store.mkdir(parents=True, exist_ok=True)
+        target = self.store / str(index)
+        if target.exists():
+            shutil.rmtree(target)
+        if sandboxed and os.stat(root).st_dev == os.stat(self.store).st_dev:
+            os.rename(root, target)
+            root.mkdir()
+            os.chmod(root, 0o755)
+        else:
+            _copy_root(root, target, ignore)
+        self.files[index] = target
+        log.info("kept the files of stage %d for later stages", index)
+
+
+def _copy_root(root: Path, target: Path, ignore: IgnoreList) -> None:
+    """Copy the root (ignored paths left out) as COPY --from will read it: owners, modes, times
+    and hardlinks kept, with the COPY engine itself."""
+    engine = CopyEngine(target, CopyOwnership(identity=None, chmod=None, keep_source_owner=True))
+    target.mkdir(parents=True)
+    for dirpath, dirnames, filenames in os.walk(root):
+        base = os.path.relpath(dirpath, root)
+        base = "" if base == "." else base
+        kept_dirs = []
+        for name in sorted(dirnames) + sorted(filenames):
+            rel = f"{base}/{name}" if base else name
+            if ignore.ignores(rel):
+                continue
+            engine.copy_entry(Path(dirpath, name), target / rel)
+            if name in dirnames and not os.path.islink(os.path.join(dirpath, name)):
+                kept_dirs.append(name)
+        dirnames[:] = kept_dirs
+    engine.finish()
+
+
+@dataclass
+class FromSources:
+    """Where ``--from=REF`` files come from: a kept earlier stage, or an image extracted once
+    under ``<kaniko-dir>/images``."""
+
+    built: BuiltStages
+    current: int
+    load_image: Callable[[str], Image]
+    extract: Callable[[Image, Path], None]
+    images_dir: Path
+
+    def root_for(self, ref: str) -> Path:
+        stage = self.built.stage_for(ref, self.current)
+        if stage is not None:
+            if stage.index not in self.built.files:
+                raise UsageError(f"--from={ref}: the files of stage {stage.index} were not kept")
+            return self.built.files[stage.index]
+        if self.built.dockerfile.find_stage(ref) is not None:
+            raise UsageError(f"--from={ref} names stage that is not an earlier stage")
+        image = self.load_image(ref)
+        key = image.config.get("rootfs", {}).get("diff_ids", [])
+        name = (key[-1].replace(":", "-") if key else "empty") + f"-{len(key)}"
+        target = self.images_dir / name
+        if not target.exists():
+            partial = self.images_dir / f".{name}.partial"
+            shutil.rmtree(partial, ignore_errors=True)
+            partial.mkdir(parents=True)
+            self.extract(image, partial)
+            os.rename(partial, target)
+        return target

@@ -1,0 +1,93 @@
+"""Writing one image to registry repositories, as go-containerregistry's ``remote.Write``: every
+blob first (uploaded once per registry, mounted elsewhere), then the manifests."""
+
+from __future__ import annotations
+
+import io
+import logging
+from dataclasses import dataclass
+from typing import BinaryIO, Callable, Protocol, Sequence
+
+from executor.image import Image, ManifestBytes
+
+from .client import RegistryClient
+from .reference import ImageReference, parse_reference
+
+__all__ = ["Blob", "PushClients", "check_push_permissions", "image_blobs", "push_blobs",
+           "push_image"]
+
+log = logging.getLogger("lamina")
+
+
+class PushClients(Protocol):
+    """Where pushes to a registry go (``RegistryClients``, or the one client of a cache)."""
+
+    def for_push(self, registry: str) -> RegistryClient: ...
+
+
+@dataclass(frozen=True)
+class Blob:
+    digest: str
+    size: int
+    opener: Callable[[], BinaryIO]
+    source: tuple[str, str] | None = None  # (registry, repository) it already lives in
+
+
+def image_blobs(image: Image, serialized: ManifestBytes) -> list[Blob]:
+    """The image's layers, then its config."""
+    config = serialized.config
+    blobs = [Blob(layer.digest, layer.size, layer.open, layer.mount_source)
+             for layer in image.layers]
+    blobs.append(Blob(serialized.config_digest, len(config), lambda: io.BytesIO(config)))
+    return blobs
+
+
+def check_push_permissions(destinations: Sequence[str], clients: PushClients) -> None:
+    """Before building, as kaniko does: a push token and an upload session (cancelled at once)
+    for every destination repository, so a 20-minute build does not end in a 401."""
+    seen: set[tuple[str, str]] = set()
+    for destination in destinations:
+        ref = parse_reference(destination)
+        if (ref.registry, ref.repository) in seen:
+            continue
+        seen.add((ref.registry, ref.repository))
+        clients.for_push(ref.registry).check_push(ref.repository)
+
+
+def push_blobs(blobs: list[Blob], targets: list[ImageReference], clients: PushClients) -> None:
+    """Every blob into every target repository, each uploaded at most once per registry: other
+    repositories of that registry (other destinations, the base image's) mount it."""
+    # registry -> digest -> a repository of that registry known to hold it
+    held: dict[str, dict[str, str]] = {}
+    for blob in blobs:
+        if blob.source is not None:
+            held.setdefault(blob.source[0], {})[blob.digest] = blob.source[1]
+    for ref in targets:
+        client = clients.for_push(ref.registry)
+        known = held.setdefault(ref.registry, {})
+        for blob in blobs:
+            short = blob.digest[:19]
+            if known.get(blob.digest) == ref.repository or client.blob_exists(ref.repository,
+                                                                               blob.digest):
+                log.debug("%s: blob %s already there", ref, short)
+            elif (blob.digest in known
+                  and client.mount_blob(ref.repository, blob.digest, known[blob.digest])):
+                log.info("%s: mounted blob %s from %s", ref, short, known[blob.digest])
+            else:
+                log.info("%s: uploading blob %s (%d bytes)", ref, short, blob.size)
+                client.upload_blob(ref.repository, blob.digest, blob.size, blob.opener)
+            known[blob.digest] = ref.repository
+
+
+def push_image(image: Image, serialized: ManifestBytes, destinations: Sequence[str],
+               clients: PushClients) -> None:
+    """Upload every blob to every destination, and only then put the manifests.
+
+    A failure anywhere before the manifests leaves no manifest pointing at a missing blob.
+    """
+    targets = [parse_reference(d) for d in destinations]
+    push_blobs(image_blobs(image, serialized), targets, clients)
+    for ref in targets:
+        clients.for_push(ref.registry).put_manifest(ref.repository, ref.digest or ref.tag or "latest",
+                                                    serialized.manifest, serialized.media_type)
+        log.info("pushed %s@%s", ref, serialized.digest)
