@@ -16,6 +16,7 @@ from typing import Callable
 
 from executor.cache.entry import CachedStep, entry_diff_ids, entry_expired, entry_image
 from executor.image import Layer, RemoteLayer, serialize
+from executor.registry.push import Blob, push_blobs
 from executor.registry import ImageReference, Manifest, NotFoundError, RegistryClient
 
 log = logging.getLogger("lamina")
@@ -68,9 +69,7 @@ class RegistryLayerCache:
         config = serialized.config
         blobs = [Blob(serialized.config_digest, len(config), lambda: io.BytesIO(config))]
         if layer is not None:
-            source = ((layer.registry, layer.repository) if isinstance(layer, RemoteLayer)
-                      else None)
-            blobs.insert(0, Blob(layer.digest, layer.size, layer.open, source))
+            blobs.insert(0, Blob(layer.digest, layer.size, layer.open, layer.mount_source))
         push_blobs(blobs, [self.repository], _SingleClient(self.client))
         self.client.put_manifest(repo, key, serialized.manifest, serialized.media_type)
         log.info("cached %s as %s:%s",
