@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+
 
 class LaminaError(Exception):
     """Base of every error the executor reports to the user as one line."""
@@ -39,7 +41,5 @@ class BuildInterrupted(LaminaError):
     """SIGTERM/SIGINT/SIGHUP reached the executor; it stopped the running command and gave up."""
 
     def __init__(self, signum: int) -> None:
-        import signal
-
         super().__init__(f"build interrupted by {signal.Signals(signum).name}; nothing was pushed")
         self.exit_code = 128 + signum

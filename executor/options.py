@@ -123,5 +123,7 @@ class ExecutorOptions:
     registry: RegistryOptions
     output: OutputOptions
     verbosity: str = "info"
+    log_format: str = "text"  # --log-format text|color|json
+    log_timestamp: bool = False  # --log-timestamp
     cache: CacheOptions = field(default_factory=CacheOptions)
     snapshot: SnapshotOptions = field(default_factory=SnapshotOptions)

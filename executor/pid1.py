@@ -51,7 +51,7 @@ def serve_as_init(build: Callable[[], int]) -> int:
     if child == 0:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous_mask)
         _run_build(build)
-    return _supervise(child, previous_mask)
+    return _supervise(child, {signal.Signals(s) for s in previous_mask})
 
 
 def _run_build(build: Callable[[], int]) -> None:

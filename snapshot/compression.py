@@ -242,8 +242,8 @@ def open_layer_stream(compressed: BinaryIO) -> BinaryIO:
     if head == ZSTD_MAGIC:
         import zstandard
 
-        return io.BufferedReader(_ZstdLayerStream(raw, zstandard), 1 << 20)  # type: ignore[return-value]
-    return raw  # type: ignore[return-value]
+        return io.BufferedReader(_ZstdLayerStream(raw, zstandard), 1 << 20)
+    return raw
 
 
 class _ZstdLayerStream(io.RawIOBase):

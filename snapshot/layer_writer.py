@@ -197,7 +197,7 @@ class _EntryWriter:
 
     def _add(self, info: tarfile.TarInfo, body: _ExactReader | None = None) -> None:
         self._tar.addfile(info, body)  # type: ignore[arg-type]
-        self._tar.members.clear()  # tarfile keeps every TarInfo; a layer may have 10^5 of them
+        self._tar.members.clear()  # type: ignore[attr-defined]  # tarfile keeps every TarInfo; a layer may have 10^5 of them
 
     def whiteout(self, name: str) -> None:
         # What Docker and BuildKit emit: an empty regular file, mode 0, owned by root.

@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from executor.events import event
 from executor.image import DOCKER_LAYER_GZIP, OCI_LAYER_ZSTD, FileLayer
 from executor.options import SnapshotOptions
 from snapshot.ignore import IgnoreList
@@ -51,7 +52,11 @@ class LayerSpool:
         except BaseException:
             os.unlink(temp_name)
             raise
+        seconds = time.monotonic() - started
         log.info("layer %s: %d changed, %d deleted, %d bytes in %.2fs", info.digest[:19],
-                 len(changes.changed), len(changes.deleted), info.size, time.monotonic() - started)
+                 len(changes.changed), len(changes.deleted), info.size, seconds,
+                 extra=event("layer.written", digest=info.digest, size=info.size,
+                             changed=len(changes.changed), deleted=len(changes.deleted),
+                             seconds=round(seconds, 3)))
         return FileLayer(path=final, digest=info.digest, diff_id=info.diff_id, size=info.size,
                          media_type=_MEDIA_TYPES[self.options.compression])

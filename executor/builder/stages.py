@@ -8,12 +8,14 @@ import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
-
+from executor.atomic import DirectoryExists, atomic_directory
+from executor.builder.extract import extract_image
 from executor.commands.copying import CopyEngine, CopyOwnership
 from executor.dockerfile import Dockerfile, Stage
 from executor.errors import UsageError
 from executor.image import Image
+from executor.registry.pull import LocalImages, load_base_image
+from executor.registry.routing import RegistryClients
 from snapshot.ignore import IgnoreList
 
 log = logging.getLogger("lamina")
@@ -77,12 +79,12 @@ def _copy_root(root: Path, target: Path, ignore: IgnoreList) -> None:
 @dataclass
 class FromSources:
     """Where ``--from=REF`` files come from: a kept earlier stage, or an image extracted once
-    under ``<kaniko-dir>/images``."""
+    under ``images_dir``."""
 
     built: BuiltStages
     current: int
-    load_image: Callable[[str], Image]
-    extract: Callable[[Image, Path], None]
+    clients: RegistryClients
+    base_images: LocalImages | None
     images_dir: Path
 
     def root_for(self, ref: str) -> Path:
@@ -93,14 +95,14 @@ class FromSources:
             return self.built.files[stage.index]
         if self.built.dockerfile.find_stage(ref) is not None:
             raise UsageError(f"--from={ref} names stage that is not an earlier stage")
-        image = self.load_image(ref)
+        image = load_base_image(ref, self.clients, self.base_images)
         key = image.config.get("rootfs", {}).get("diff_ids", [])
         name = (key[-1].replace(":", "-") if key else "empty") + f"-{len(key)}"
         target = self.images_dir / name
         if not target.exists():
-            partial = self.images_dir / f".{name}.partial"
-            shutil.rmtree(partial, ignore_errors=True)
-            partial.mkdir(parents=True)
-            self.extract(image, partial)
-            os.rename(partial, target)
+            try:
+                with atomic_directory(target, replace=False) as partial:
+                    extract_image(image, partial, IgnoreList(frozenset()))
+            except DirectoryExists:
+                pass  # another reader of the same image put it there first
         return target

@@ -13,6 +13,7 @@ from typing import Callable, Mapping, Sequence
 from executor.errors import BuildInterrupted, LaminaError, UsageError
 from executor import contexts
 from executor.cli import context_flags, registry_flags, snapshot_flags
+from executor.cli.logs import LOG_FORMATS, configure_logging
 from executor.options import ExecutorOptions, RootOptions, SecretSource, SourceOptions
 
 log = logging.getLogger("lamina")
@@ -20,7 +21,7 @@ log = logging.getLogger("lamina")
 # kaniko (pflag) booleans take no separate value but accept "--flag=true|false".
 BOOLEAN_FLAGS = ("--no-push", "--insecure", "--insecure-pull", "--skip-tls-verify",
                  "--skip-tls-verify-pull", "--force", "--ignore-var-run", "--skip-unused-stages",
-                 "--cleanup")
+                 "--cleanup", "--log-timestamp")
 
 VERBOSITY_LEVELS = {"panic": logging.CRITICAL, "fatal": logging.CRITICAL, "error": logging.ERROR,
                     "warn": logging.WARNING, "warning": logging.WARNING, "info": logging.INFO,
@@ -68,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     add("--kaniko-dir", default=os.environ.get("KANIKO_DIR", "/kaniko"),
         help="where the executor keeps its own files (default /kaniko)")
     add("--root", default="/", help="sandbox mode: build in DIR instead of / (RUN is chrooted there)")
+    add("--log-format", default="text", choices=LOG_FORMATS,
+        help="text, color (levels coloured on a terminal) or json (one object a line, with build events)")
     add("--verbosity", "-v", default="info", choices=sorted(VERBOSITY_LEVELS),
         help="log level")
     add("--ignore-path", action="append", default=[], help="path to leave out of snapshots")
@@ -82,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("--skip-unused-stages", "build only the stages the target depends on"),
         ("--ignore-var-run", "leave /var/run out of snapshots (default true)"),
         ("--cleanup", "wipe the build root after the build, so the container can build again"),
+        ("--log-timestamp", "start each text log line with its time"),
     ):
         registry_flags.add_boolean(parser, flag, help_text)
     parser.set_defaults(ignore_var_run=True)
@@ -149,7 +153,7 @@ def parse_options(argv: Sequence[str], env: Mapping[str, str]) -> ExecutorOption
         output=registry_flags.output_options(args),
         cache=registry_flags.cache_options(args),
         snapshot=snapshot_flags.snapshot_options(args),
-        verbosity=args.verbosity,
+        verbosity=args.verbosity, log_format=args.log_format, log_timestamp=args.log_timestamp,
     )
 
 
@@ -169,7 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _build_main(argv: Sequence[str]) -> int:
     def build() -> int:
         options = parse_options(argv, os.environ)
-        logging.getLogger().setLevel(VERBOSITY_LEVELS[options.verbosity])
+        configure_logging(options.log_format, options.log_timestamp, VERBOSITY_LEVELS[options.verbosity])
         from executor.builder.build import execute  # heavy imports only once flags are valid
         digest = execute(options)
         if digest:
@@ -188,16 +192,19 @@ def run_cli(body: Callable[[], int]) -> int:
     logging.basicConfig(format="%(levelname)s %(message)s", stream=sys.stderr, level=logging.INFO)
     try:
         return body()
-    except LaminaError as error:
-        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+    except (LaminaError, OSError, KeyboardInterrupt) as error:
+        message, code = failure(error)
         print(f"error: {message}", file=sys.stderr)
-        return error.exit_code
-    except OSError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
-        return 130
+        return code
+
+
+def failure(error: LaminaError | OSError | KeyboardInterrupt) -> tuple[str, int]:
+    """The one line and the exit code that report ``error``."""
+    if isinstance(error, LaminaError):
+        return (str(error).splitlines()[0] if str(error) else type(error).__name__), error.exit_code
+    if isinstance(error, OSError):
+        return str(error), 1
+    return "interrupted", 130
 
 
 if __name__ == "__main__":

@@ -85,8 +85,8 @@ class _ManagedStream(io.RawIOBase):
         buffer[: len(data)] = data
         return len(data)
 
-    def read(self, size: int = -1) -> bytes:  # type: ignore[override]
-        return self._stream.read(size)
+    def read(self, size: int | None = -1) -> bytes:
+        return self._stream.read(-1 if size is None else size)
 
     def close(self) -> None:
         if not self.closed:

@@ -28,7 +28,7 @@ def inside_container(proc: Path = Path("/proc"), root: Path = Path("/")) -> bool
 
 def mount_points(root: Path, mountinfo: Path = Path("/proc/self/mountinfo")) -> list[str]:
     """Root-relative paths of every mount point under ``root`` (secrets, volumes, the context)."""
-    result = []
+    result: list[str] = []
     try:
         lines = mountinfo.read_text().splitlines()
     except OSError:
@@ -77,4 +77,4 @@ def ignore_list(options: RootOptions) -> IgnoreList:
             # extraction and --cleanup, and never land in the image built.
             paths.append("busybox")
     paths.extend(p.strip("/") for p in options.ignore_paths if p.strip("/"))
-    return IgnoreList(tuple(paths))
+    return IgnoreList.of(*paths)

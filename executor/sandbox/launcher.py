@@ -117,13 +117,13 @@ def _setup_requested_mounts(spec: dict) -> None:
     """RUN --mount: binds, inline files (secrets, heredoc scripts) on a private tmpfs, tmpfs."""
     root = spec["root"]
     mounts = spec.get("mounts", [])
-    staging = spec.get("staging")
+    staging = str(spec.get("staging") or "")
     if staging and any(m["kind"] == "file" for m in mounts):
         _mount("tmpfs", staging, "tmpfs", MS_NOSUID | MS_NODEV, "mode=700,size=16m")
     for number, mount in enumerate(mounts):
         kind = mount["kind"]
         if kind == "bind":
-            target = _mount_point(root, mount["target"], os.path.isdir(mount["source"]))
+            target = _mount_point(root, str(mount["target"]), os.path.isdir(mount["source"]))
             _mount(mount["source"], target, None, MS_BIND | MS_REC)
             if mount.get("readonly"):
                 _mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY)

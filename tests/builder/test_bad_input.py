@@ -13,6 +13,7 @@ from typing import Iterator
 import pytest
 
 from tests.support.executor import ExecutorRun, run_executor, write_context
+from tests.support.inprocess import InProcessRun, build_in_process
 from tests.support.images import skopeo_push, write_oci_layout
 from tests.support.registry import RunningRegistry, free_port, run_registry
 
@@ -23,23 +24,27 @@ def manifest_exists(registry: RunningRegistry, ref: str) -> bool:
     return result.returncode == 0
 
 
-def assert_failed(run: ExecutorRun, *fragments: str, code: int | None = None) -> str:
-    assert run.returncode != 0, run.stderr
+def assert_failed(run: ExecutorRun | InProcessRun, *fragments: str, code: int | None = None) -> str:
+    log = run.stderr if isinstance(run, ExecutorRun) else "\n".join(run.messages)
+    assert run.returncode != 0, log
     if code is not None:
-        assert run.returncode == code, run.stderr
+        assert run.returncode == code, log
     errors = run.error_lines
-    assert len(errors) == 1, run.stderr
+    assert len(errors) == 1, log
     for fragment in fragments:
         assert fragment in errors[0], errors[0]
-    assert "Traceback" not in run.stderr
+    assert "Traceback" not in log
     return errors[0]
 
 
 def build(tmp_path: Path, registry: RunningRegistry, dockerfile: str, *args: str,
-          files: dict[str, str | bytes] | None = None, dest_repo: str = "bad/input") -> tuple[ExecutorRun, str]:
+          files: dict[str, str | bytes] | None = None, dest_repo: str = "bad/input",
+          in_process: bool = True) -> tuple[ExecutorRun | InProcessRun, str]:
+    """The build as the CLI runs it; in this process unless the CLI's own exit is the point."""
     context = write_context(tmp_path / "context", dockerfile, files)
     destination = registry.ref(dest_repo, tmp_path.name[-20:].lower().replace("_", "-").strip("-") or "t")
-    return run_executor(tmp_path, context, "--destination", destination, *args), destination
+    runner = build_in_process if in_process else run_executor
+    return runner(tmp_path, context, "--destination", destination, *args), destination
 
 
 def test_missing_dockerfile(tmp_path: Path, registry: RunningRegistry) -> None:
@@ -75,7 +80,8 @@ def test_registry_unreachable(tmp_path: Path, registry: RunningRegistry) -> None
 
 
 def test_run_failure_exits_with_its_code(tmp_path: Path, registry: RunningRegistry, busybox_image: str) -> None:
-    run, dest = build(tmp_path, registry, f"FROM {busybox_image}\nRUN echo one > /one\nRUN exit 7\n")
+    run, dest = build(tmp_path, registry, f"FROM {busybox_image}\nRUN echo one > /one\nRUN exit 7\n",
+                      in_process=False)
     assert_failed(run, ":3:", "7", code=7)
     assert not manifest_exists(registry, dest)
 

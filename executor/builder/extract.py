@@ -1,0 +1,57 @@
+"""Applying an image's layers over a root: the base of each stage, cached layers, and images
+read by ``--from``."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from executor.cache.base_images import CorruptCacheEntry
+from executor.errors import BuildError
+from executor.image import Image
+from executor.registry import RegistryError
+from executor.rootfs.clean import clean_root
+from snapshot.compression import ReadAhead
+from snapshot.errors import SnapshotError
+from snapshot.extract import extract_layer, open_layer_stream
+from snapshot.ignore import IgnoreList
+from snapshot.snapshotter import DigestHints
+
+log = logging.getLogger("lamina")
+
+
+def extract_image(image: Image, root: Path, ignore: IgnoreList, *, hints: DigestHints | None = None) -> None:
+    """Apply the image's layers over ``root``. Each layer is downloaded, verified and decompressed
+    on a reader thread while this one writes files; ``hints`` collects the written files' digests
+    for the snapshot baseline."""
+    for number, layer in enumerate(image.layers, 1):
+        started = time.monotonic()
+        try:
+            with layer.open() as compressed, ReadAhead(open_layer_stream(compressed)) as stream:
+                extract_layer(stream, root, ignore, hints=hints)  # type: ignore[arg-type]
+        except SnapshotError as error:
+            raise BuildError(f"base image layer {layer.digest}: {error}") from None
+        log.info("extracted base layer %d/%d %s in %.2fs", number, len(image.layers),
+                 layer.digest[:19], time.monotonic() - started)
+
+
+def extract_base(image: Image, root: Path, ignore: IgnoreList, retries: int) -> DigestHints:
+    """Extract a stage's base over the root; a download that fails for good midway (resumes
+    exhausted, digest mismatch) leaves a half-extracted root, so --image-fs-extract-retry cleans
+    the root and starts again from the first layer, as kaniko does."""
+    for attempt in range(retries + 1):
+        hints: DigestHints = {}
+        try:
+            extract_image(image, root, ignore, hints=hints)
+            return hints
+        except CorruptCacheEntry:
+            raise  # the same cache file would fail again: the caller pulls instead
+        except (RegistryError, BuildError) as error:  # a gzip error may come before the digest
+            if attempt == retries:
+                raise
+            log.warning("extracting the base image failed (%s); cleaning the root and extracting "
+                        "again (retry %d of %d)", error, attempt + 1, retries)
+            clean_root(root, ignore)
+            time.sleep(min(2.0 ** attempt, 10.0))
+    raise AssertionError("unreachable")

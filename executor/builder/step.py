@@ -1,0 +1,85 @@
+"""One step of a stage: run the command, snapshot what it changed into a layer, and record it in
+the image; with ``--cache``, a step the cache has is replaced by what the cache holds."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from executor.builder.environment import BuildEnvironment
+from executor.builder.extract import extract_image
+from executor.cache import StepCache
+from executor.commands import Command, StepContext
+from executor.events import event
+from executor.image import Image
+from snapshot.snapshotter import Snapshotter
+
+log = logging.getLogger("lamina")
+
+
+@dataclass
+class StepRunner:
+    """Runs the steps of one stage over its root, in order; ``cache_key`` chains the keys."""
+
+    env: BuildEnvironment
+    ctx: StepContext
+    snapshotter: Snapshotter
+    cache_key: str = ""
+
+    def run(self, command: Command, image: Image) -> Image:
+        """The image after ``command``: from the cache when it has the step, else by running it."""
+        instruction = command.instruction
+        log.info("%s", command.created_by(),
+                 extra=event("step.start", line=instruction.line, keyword=instruction.keyword))
+        cache = self.env.cache
+        if cache is None:
+            return self._execute(command, image)
+        self.cache_key = cache.key(self.cache_key, command, self.ctx)  # of the state before it
+        if not cache.cacheable(command):
+            return self._execute(command, image)
+        cached = cache.lookup(self.cache_key)
+        if cached is None:
+            return self._execute(command, image, cache)
+        # RUN/COPY change no config: the cached layer (or, for a step that changed no files,
+        # nothing) is the whole effect of the step
+        if cached.layer is not None:
+            extract_image(Image(config={}, layers=(cached.layer,)), self.env.root, self.env.ignore)
+            self.env.spool.take(self.snapshotter)  # the index absorbs the cached files
+        log.debug("line %d from the cache", instruction.line,
+                  extra=event("step.cached", line=instruction.line, key=self.cache_key,
+                              layer=cached.layer.digest if cached.layer else None))
+        return image.with_layer(cached.layer, self._history(command))
+
+    def _execute(self, command: Command, image: Image, cache: StepCache | None = None) -> Image:
+        """Run the command; ``cache`` (for a cacheable step that missed) remembers what it did."""
+        command.execute(self.ctx)
+        state = self.ctx.state
+        image = image.with_run_config(state.run_config).with_config_values(**state.image_values)
+        history = self._history(command)
+        spool = self.env.spool
+        if not command.changes_files or spool.options.single_snapshot:
+            return image.with_layer(None, history)
+        changes, seconds = spool.take(self.snapshotter)
+        log.info("snapshot after line %d in %.2fs", command.instruction.line, seconds)
+        if not changes:
+            log.info("no files changed, no layer")
+            if cache is not None:
+                cache.store(self.cache_key, None)  # so that the next build skips it too
+            return image.with_layer(None, history)
+        layer = spool.write(self.env.root, self.snapshotter, changes)
+        if cache is not None:
+            cache.store(self.cache_key, layer)
+        return image.with_layer(layer, history)
+
+    def _history(self, command: Command) -> dict[str, str]:
+        return {"created": self.env.clock(), "created_by": command.created_by()}
+
+    def single_snapshot(self, image: Image) -> Image:
+        """--single-snapshot: every instruction ran without a snapshot; one layer holds all of it."""
+        spool = self.env.spool
+        changes, seconds = spool.take(self.snapshotter)
+        log.info("single snapshot of the stage in %.2fs", seconds)
+        if not changes:
+            return image
+        return image.with_layer(spool.write(self.env.root, self.snapshotter, changes),
+                                {"created": self.env.clock(), "created_by": "lamina --single-snapshot"})
