@@ -5,14 +5,16 @@ from __future__ import annotations
 import logging
 import re
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import BinaryIO, cast
 from urllib.parse import urlsplit
 
 import requests
 import urllib3
-from urllib3.util.retry import Retry
+
+from executor.http import DOWNLOAD_RETRY, make_session
 
 from .base import ArchiveSource, Download
 from .errors import ContextError
@@ -33,18 +35,11 @@ def redact_url(url: str) -> str:
 
 
 def http_session() -> requests.Session:
-    """One session, retries configured once: connection failures and the statuses a busy or
-    restarting server answers with (429 too many requests, 500/502/503/504) are retried with
-    backoff; a 403 or 404 is final at once."""
-    retry = Retry(total=4, connect=2, read=2, status=3, backoff_factor=0.3,
-                  status_forcelist=(429, 500, 502, 503, 504), allowed_methods=frozenset({"GET"}),
-                  raise_on_status=False)
+    """A session from the one factory, with the download retry policy (connection failures and
+    429/500/502/503/504 retried with backoff; a 403 or 404 is final at once), and urllib3's
+    retry warnings kept free of presigned queries."""
     _redact_retry_warnings()
-    session = requests.Session()
-    adapter = requests.adapters.HTTPAdapter(max_retries=retry)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    return session
+    return make_session(DOWNLOAD_RETRY)
 
 
 # What reading a response body may raise once the headers are in.
@@ -119,7 +114,8 @@ class HttpArchive(ArchiveSource):
             response.close()
             session.close()
 
-        return Download(response.raw, int(length) if length and length.isdigit() else None, close,
+        body = cast(BinaryIO, response.raw)  # urllib3's HTTPResponse reads like a binary file
+        return Download(body, int(length) if length and length.isdigit() else None, close,
                         errors=TRANSFER_ERRORS)
 
 

@@ -1,17 +1,21 @@
-"""The registry auth handshake as plain data, testable without I/O.
+"""The registry auth handshake as plain data and one flow object, testable without I/O.
 
 Challenge in (``WWW-Authenticate``), token request out (:func:`token_request`), token response in,
-``Authorization`` header out (:func:`authorization_from_token_response`).
+``Authorization`` header out (:func:`authorization_from_token_response`). :class:`AuthFlow` holds
+what one registry said at ping, the credentials and the token cache, and drives that exchange as
+httpx's auth flows do: a generator that yields the token requests to send and is sent their
+answers; the transport does the I/O.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import time
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping
 
-from .credentials import Credentials
+from .credentials import Credentials, CredentialSource
 from .errors import AuthenticationError
 
 PULL = "pull"
@@ -179,6 +183,94 @@ def _parse_token_response(body: bytes, registry: str) -> tuple[str, float]:
     if isinstance(lifetime, bool) or not isinstance(lifetime, (int, float)) or lifetime <= 0:
         lifetime = DEFAULT_TOKEN_LIFETIME
     return f"Bearer {token}", float(lifetime)
+
+
+# The path a client GETs first: its answer says whether and how to authenticate.
+PING_PATH = "/v2/"
+# Refresh a token this long before the realm said it expires (clock skew, slow requests).
+TOKEN_MARGIN = 30.0
+# What AuthFlow.authorize yields (a token request) and is sent back (the realm's answer body).
+Authorization = Generator[TokenRequest, bytes, str | None]
+
+
+class AuthFlow:
+    """How to authenticate to one registry, without I/O.
+
+    :meth:`on_ping` takes the answer to ``GET /v2/`` (the challenge in), :meth:`authorize` gives
+    the ``Authorization`` header for a set of scopes (a token request out, when no cached token
+    covers them), :meth:`on_unauthorized` takes the challenge of a 401 to a request sent.
+    Credentials are looked up once, on first use. ``push=True`` asks for ``pull,push`` on every
+    scope, so a push session gets one token per repository instead of two.
+    """
+
+    def __init__(self, registry: str, credentials: CredentialSource | None = None, *,
+                 push: bool = False, clock: Callable[[], float] = time.monotonic) -> None:
+        self.registry = registry
+        self._source = credentials
+        self._credentials: Credentials | None = None
+        self._looked_up = False
+        self._push = push
+        self._clock = clock
+        self.challenge: Challenge | None = None
+        # scopes -> (Authorization header, clock time after which to fetch a new one)
+        self._tokens: dict[frozenset[Scope], tuple[str, float]] = {}
+
+    def scopes(self, repository: str, *, write: bool = False) -> list[str]:
+        """The scope a request on ``repository`` needs: ``pull``, or ``pull,push`` to write."""
+        actions = (PULL, PUSH) if write or self._push else (PULL,)
+        return [repository_scope(repository, *actions)]
+
+    def credentials(self) -> Credentials | None:
+        if not self._looked_up and self._source is not None:
+            self._credentials = self._source.credentials_for(self.registry)
+        self._looked_up = True
+        return self._credentials
+
+    @property
+    def auth_hint(self) -> str | None:
+        """What to tell the user with a 401/403 when we had nothing to offer."""
+        return None if self.credentials() else f"no credentials configured for {self.registry}"
+
+    def on_ping(self, status: int, www_authenticate: str | None) -> Challenge | None:
+        """Record the answer to ``GET /v2/``: a 401 is the registry saying how to authenticate
+        (its challenge), a 200 that it wants nothing. Other statuses are errors, not answers."""
+        if status not in (200, 401):
+            raise ValueError(f"a ping answered {status} says nothing about auth")
+        self.challenge = (pick_challenge(parse_challenges(www_authenticate or ""))
+                          if status == 401 else None)
+        return self.challenge
+
+    def on_unauthorized(self, www_authenticate: str | None) -> bool:
+        """A request was answered 401: adopt its challenge and return True if authenticating
+        again (with a fresh token) may help; False to report the 401 as it is."""
+        challenge = pick_challenge(parse_challenges(www_authenticate or ""))
+        if challenge is None or (challenge.scheme == "basic" and self.credentials() is None):
+            return False  # nothing better to offer
+        self.challenge = challenge
+        return True
+
+    def authorize(self, scopes: Sequence[str], *, fresh: bool = False) -> Authorization:
+        """The ``Authorization`` header (or None) for a request needing ``scopes``. For Bearer
+        auth without a cached token covering them (or with ``fresh``), yields the
+        :class:`TokenRequest` to send and expects the realm's answer body sent back."""
+        challenge = self.challenge
+        if challenge is None:
+            return None
+        credentials = self.credentials()
+        if challenge.scheme == "basic":
+            return basic_authorization(credentials) if credentials is not None else None
+        wanted = frozenset(Scope.parse(s) for s in scopes)
+        now = self._clock()
+        if not fresh:
+            for held, (header, refresh_after) in list(self._tokens.items()):
+                if now >= refresh_after:
+                    del self._tokens[held]  # expired (or about to): never send it again
+                elif all(any(h.covers(w) for h in held) for w in wanted):
+                    return header
+        body = yield token_request(challenge, credentials, scopes, self.registry)
+        header, lifetime = token_from_response(body, self.registry)
+        self._tokens[wanted] = (header, now + lifetime - min(TOKEN_MARGIN, lifetime / 10))
+        return header
 
 
 class _Scanner:

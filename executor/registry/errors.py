@@ -15,6 +15,8 @@ from executor.errors import LaminaError
 _MAX_ERROR_BODY = 64 * 1024
 _MAX_DETAIL_CHARS = 160
 _MAX_DIAGNOSTICS_SHOWN = 3
+# Codes a registry answers when an upload session was consumed by a half-done attempt.
+_STALE_UPLOAD_CODES = frozenset({"BLOB_UPLOAD_UNKNOWN", "BLOB_UPLOAD_INVALID"})
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,13 @@ class RegistryError(LaminaError):
     @property
     def codes(self) -> tuple[str, ...]:
         return tuple(d.code for d in self.diagnostics)
+
+    @property
+    def temporary(self) -> bool:
+        """Whether doing the whole operation again may succeed: the registry said the upload
+        session it was given is gone (a half-done attempt consumed it). Transient faults of one
+        request were already retried by the session; what is left is an answer."""
+        return bool(_STALE_UPLOAD_CODES & set(self.codes))
 
     def _one_line(self) -> str:
         parts: list[str] = []
@@ -107,6 +116,12 @@ class BlobNotFound(NotFoundError):
 
 class RegistryUnreachable(RegistryError):
     """Connection refused, DNS failure or timeouts after the configured retries."""
+
+    @property
+    def temporary(self) -> bool:
+        # The registry was not reached (or the connection broke mid-request, or a handshake was
+        # cut, which is reported as TLS too): a fresh attempt may find it again.
+        return True
 
 
 class TLSVerificationFailed(RegistryUnreachable):

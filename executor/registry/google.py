@@ -8,8 +8,9 @@ metadata server) yields an OAuth2 access token, sent as the password of ``oauth2
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from .credentials import Credentials
 from .errors import CredentialsError

@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 from .credentials import IDENTITY_TOKEN_USERNAME, Credentials
 from .errors import CredentialsError

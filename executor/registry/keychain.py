@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
-from .credentials import CredentialSource, Credentials, DockerConfig
+from .credentials import Credentials, CredentialSource, DockerConfig
 from .google import GoogleCredentials
 from .helpers import CredentialHelper
 

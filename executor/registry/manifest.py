@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from executor.image.digest import sha256_digest
-from executor.image.media_types import (DOCKER_MANIFEST as DOCKER_MANIFEST_SCHEMA2, DOCKER_MANIFEST_LIST,
-                                        DOCKER_MANIFEST_SCHEMA1, DOCKER_MANIFEST_SCHEMA1_SIGNED,
-                                        OCI_INDEX, OCI_MANIFEST)
+from executor.image.media_types import DOCKER_MANIFEST as DOCKER_MANIFEST_SCHEMA2
+from executor.image.media_types import (
+    DOCKER_MANIFEST_LIST,
+    DOCKER_MANIFEST_SCHEMA1,
+    DOCKER_MANIFEST_SCHEMA1_SIGNED,
+    OCI_INDEX,
+    OCI_MANIFEST,
+)
 
 from .errors import PlatformNotFound, UnsupportedManifest
 

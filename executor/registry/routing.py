@@ -4,13 +4,22 @@ pulls are routed (``--registry-map`` / ``--registry-mirror``, falling back to th
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
 
 from executor.options import RegistryOptions
-from executor.registry import (CredentialSource, ImageReference, Manifest, NotFoundError,
-                               RegistryClient, RegistryError, RegistryUnreachable, parse_reference)
+from executor.registry import (
+    CredentialSource,
+    ImageReference,
+    Manifest,
+    NotFoundError,
+    RegistryClient,
+    RegistryError,
+    RegistryUnreachable,
+    RetryPolicy,
+    parse_reference,
+)
 from executor.registry.keychain import default_keychain
 
 log = logging.getLogger("lamina")
@@ -48,7 +57,10 @@ class RegistryClients:
                 or registry in opts.skip_tls_verify_registries,
                 ca_bundle=opts.certificates.get(registry),
                 client_cert=opts.client_certificates.get(registry),
-                retries=opts.retries + (opts.image_download_retry if pull else opts.push_retry),
+                # --retries for each request, restart and resume; --image-download-retry
+                # (pulls) or --push-retry (pushes) adds to each
+                retry=RetryPolicy.uniform(opts.retries).plus(
+                    opts.image_download_retry if pull else opts.push_retry),
                 push=not pull)
         return self._clients[key]
 

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import http.server
+import threading
 from pathlib import Path
 
-from tests.contexts.helpers import (DOCKERFILE, assert_one_line_error, build_from, context_files,
-                                    context_tar, manifest_exists)
+from executor.contexts.web import http_session
+from executor.http import user_agent
+from tests.contexts.helpers import (
+    DOCKERFILE,
+    assert_one_line_error,
+    build_from,
+    context_files,
+    context_tar,
+    manifest_exists,
+)
 from tests.contexts.servers import FileServer
 from tests.support.readback import describe_tree
 from tests.support.registry import RunningRegistry, free_port
@@ -59,3 +69,38 @@ def test_missing_and_unreachable_urls(tmp_path: Path, registry: RunningRegistry,
                            "--dockerfile", f"{file_server.url}/missing.Dockerfile")
     assert_one_line_error(run, "Dockerfile", f"{file_server.url}/missing.Dockerfile", "HTTP 404")
     assert not manifest_exists(registry, dest)
+
+
+def test_web_sessions_come_from_the_one_factory() -> None:
+    """The web-context session names lamina, retries a busy server's 503 and takes a 404 as
+    final at once."""
+    seen: list[tuple[str, str]] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:  # noqa: N802
+            seen.append((self.path, self.headers.get("User-Agent", "")))
+            status = 503 if self.path == "/busy" and len(seen) == 1 else (
+                404 if self.path == "/missing" else 200)
+            self.send_response(status)
+            self.send_header("Retry-After", "0")
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        with http_session() as session:
+            assert session.get(f"{base}/busy", timeout=10).status_code == 200
+            assert session.get(f"{base}/missing", timeout=10).status_code == 404
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert [path for path, _ in seen] == ["/busy", "/busy", "/missing"]
+    assert {agent for _, agent in seen} == {user_agent()}
+    assert user_agent().startswith("lamina/")

@@ -10,8 +10,8 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from executor.registry import OCI_MANIFEST
 from executor.image.digest import sha256_digest
+from executor.registry import OCI_MANIFEST
 from tests.support.images import skopeo_tls_args
 from tests.support.registry import RunningRegistry
 

@@ -6,9 +6,21 @@ import base64
 
 import pytest
 
-from executor.registry import (AuthenticationError, Challenge, Credentials, Scope,
-                               authorization_from_token_response, basic_authorization,
-                               parse_challenges, pick_challenge, repository_scope, token_request)
+from executor.registry import (
+    AuthenticationError,
+    AuthFlow,
+    Challenge,
+    Credentials,
+    Scope,
+    TokenRequest,
+    authorization_from_token_response,
+    basic_authorization,
+    parse_challenges,
+    pick_challenge,
+    repository_scope,
+    token_request,
+)
+from executor.registry.auth import Authorization
 
 
 def test_parse_bearer_with_quoted_commas_and_several_challenges() -> None:
@@ -99,3 +111,105 @@ def test_bad_token_response(body: bytes) -> None:
 
 def test_basic_header() -> None:
     assert basic_authorization(Credentials("u", "p")) == "Basic dTpw"
+
+
+# -- AuthFlow: the state of one registry's auth, driven without I/O --------------------------
+
+BEARER = 'Bearer realm="https://auth.example/token",service="registry.example"'
+
+
+class _CountingSource:
+    def __init__(self, credentials: Credentials | None) -> None:
+        self.credentials = credentials
+        self.asked: list[str] = []
+
+    def credentials_for(self, registry: str) -> Credentials | None:
+        self.asked.append(registry)
+        return self.credentials
+
+
+def _run(flow: Authorization, answers: list[bytes]) -> tuple[str | None, list[TokenRequest]]:
+    """Drive ``flow`` as the transport does: send each token request's answer back in."""
+    sent: list[TokenRequest] = []
+    try:
+        request = next(flow)
+        while True:
+            sent.append(request)
+            request = flow.send(answers.pop(0))
+    except StopIteration as done:
+        return done.value, sent
+
+
+def test_flow_without_auth() -> None:
+    flow = AuthFlow("registry.example")
+    assert flow.on_ping(200, None) is None
+    assert _run(flow.authorize(flow.scopes("a/b")), []) == (None, [])
+    assert flow.auth_hint == "no credentials configured for registry.example"
+
+
+def test_flow_basic_sends_credentials_without_a_token_request() -> None:
+    source = _CountingSource(Credentials("u", "p"))
+    flow = AuthFlow("registry.example", source)
+    challenge = flow.on_ping(401, 'Basic realm="Registry Realm"')
+    assert challenge == Challenge("basic", {"realm": "Registry Realm"})
+    for _ in range(2):
+        assert _run(flow.authorize(["repository:a:pull"]), []) == ("Basic dTpw", [])
+    assert source.asked == ["registry.example"]  # looked up once
+    assert flow.auth_hint is None
+
+
+def test_flow_bearer_caches_tokens_by_scope_until_they_expire() -> None:
+    now = [1000.0]
+    flow = AuthFlow("registry.example", _CountingSource(Credentials("u", "p")), push=True,
+                    clock=lambda: now[0])
+    flow.on_ping(401, BEARER)
+    scopes = flow.scopes("a/b")
+    assert scopes == ["repository:a/b:pull,push"]
+    header, sent = _run(flow.authorize(scopes), [b'{"token": "T1", "expires_in": 300}'])
+    assert header == "Bearer T1"
+    assert [(r.method, r.url, r.params) for r in sent] == [
+        ("GET", "https://auth.example/token",
+         (("service", "registry.example"), ("scope", "repository:a/b:pull,push")))]
+    # a narrower scope is covered by the held token: no request
+    assert _run(flow.authorize(["repository:a/b:pull"]), []) == ("Bearer T1", [])
+    # another repository is not
+    header, sent = _run(flow.authorize(["repository:c:pull"]), [b'{"token": "T2"}'])
+    assert header == "Bearer T2" and len(sent) == 1
+    # fresh: asked again even though cached
+    header, sent = _run(flow.authorize(scopes, fresh=True),
+                        [b'{"token": "T3", "expires_in": 300}'])
+    assert header == "Bearer T3" and len(sent) == 1
+    # 300 s lifetime, refreshed 30 s early
+    now[0] += 269
+    assert _run(flow.authorize(scopes), []) == ("Bearer T3", [])
+    now[0] += 2
+    header, sent = _run(flow.authorize(scopes), [b'{"token": "T4"}'])
+    assert header == "Bearer T4" and len(sent) == 1
+
+
+def test_flow_bad_token_answer_is_an_authentication_error() -> None:
+    flow = AuthFlow("r.example")
+    flow.on_ping(401, BEARER)
+    with pytest.raises(AuthenticationError, match="token server for r.example"):
+        _run(flow.authorize(["repository:a:pull"]), [b"<html>"])
+
+
+def test_flow_on_unauthorized() -> None:
+    anonymous = AuthFlow("r.example")
+    anonymous.on_ping(200, None)
+    assert not anonymous.on_unauthorized('Basic realm="x"')  # nothing to offer
+    assert not anonymous.on_unauthorized("Negotiate abc")
+    assert not anonymous.on_unauthorized(None)
+    assert anonymous.challenge is None
+    assert anonymous.on_unauthorized(BEARER)  # an anonymous token may do
+    assert anonymous.challenge is not None and anonymous.challenge.scheme == "bearer"
+    with_credentials = AuthFlow("r.example", _CountingSource(Credentials("u", "p")))
+    assert with_credentials.on_unauthorized('Basic realm="x"')
+
+
+def test_flow_ping_statuses() -> None:
+    flow = AuthFlow("r.example")
+    with pytest.raises(ValueError):
+        flow.on_ping(500, None)
+    assert flow.scopes("a") == ["repository:a:pull"]
+    assert flow.scopes("a", write=True) == ["repository:a:pull,push"]

@@ -9,16 +9,24 @@ import time
 
 import pytest
 
-from executor.registry import (DOCKER_MANIFEST_SCHEMA2, BlobNotFound, DigestMismatch,
-                               ManifestNotFound, RegistryClient, RegistryError, RegistryUnreachable)
 from executor.image.digest import sha256_digest
+from executor.registry import (
+    DOCKER_MANIFEST_SCHEMA2,
+    BlobNotFound,
+    DigestMismatch,
+    ManifestNotFound,
+    RegistryClient,
+    RegistryError,
+    RegistryUnreachable,
+    RetryPolicy,
+)
 from tests.registry.images import Blob, skopeo_raw
 from tests.support.registry import RunningRegistry, free_port
 
 
 @pytest.fixture
 def client(registry: RunningRegistry) -> RegistryClient:
-    with RegistryClient(registry.host, retries=1) as c:
+    with RegistryClient(registry.host, retry=RetryPolicy.uniform(1)) as c:
         yield c
 
 
@@ -117,7 +125,7 @@ def test_closed_port_is_unreachable_quickly() -> None:
     host = f"127.0.0.1:{free_port()}"
     started = time.monotonic()
     with pytest.raises(RegistryUnreachable) as caught:
-        RegistryClient(host, retries=1).get_manifest("a", "latest")
+        RegistryClient(host, retry=RetryPolicy.uniform(1)).get_manifest("a", "latest")
     assert time.monotonic() - started < 5
     line = str(caught.value)
     assert f"https://{host}/v2/" in line and f"http://{host}/v2/" in line
@@ -126,7 +134,7 @@ def test_closed_port_is_unreachable_quickly() -> None:
 
 def test_non_loopback_registry_is_https_only() -> None:
     # 127.0.0.2 is loopback too; use a name that is not, on a port nothing listens on
-    client = RegistryClient(f"lamina-no-such-host.invalid:{free_port()}", retries=0)
+    client = RegistryClient(f"lamina-no-such-host.invalid:{free_port()}", retry=RetryPolicy.uniform(0))
     with pytest.raises(RegistryUnreachable) as caught:
         client.ping()
     assert "https://lamina-no-such-host.invalid" in str(caught.value)

@@ -5,14 +5,23 @@ from __future__ import annotations
 import io
 import json
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
-from executor.registry import (OCI_INDEX, DigestMismatch, Manifest, ManifestIndex, Platform,
-                               PlatformNotFound, RegistryClient, RegistryError)
 from executor.image.digest import sha256_digest
+from executor.registry import (
+    OCI_INDEX,
+    DigestMismatch,
+    Manifest,
+    ManifestIndex,
+    Platform,
+    PlatformNotFound,
+    RegistryClient,
+    RegistryError,
+    RetryPolicy,
+)
 from tests.registry.images import TinyImage, skopeo_raw, tiny_image, write_file
 from tests.registry.servers import FlakyProxy, serve
 from tests.support.registry import RunningRegistry
@@ -20,7 +29,7 @@ from tests.support.registry import RunningRegistry
 
 @pytest.fixture
 def client(registry: RunningRegistry) -> Iterator[RegistryClient]:
-    with RegistryClient(registry.host, retries=1, push=True) as c:
+    with RegistryClient(registry.host, retry=RetryPolicy.uniform(1), push=True) as c:
         yield c
 
 
@@ -139,7 +148,7 @@ def test_upload_survives_a_failed_put(registry: RunningRegistry, faults: list[st
         opened.append(1)
         return image.layer.opener()
 
-    with serve(proxy.handle) as host, RegistryClient(host, retries=2) as client:
+    with serve(proxy.handle) as host, RegistryClient(host, retry=RetryPolicy.uniform(2)) as client:
         client.upload_blob(repository, image.layer.digest, image.layer.size, opener)
         assert client.get_blob_bytes(repository, image.layer.digest, 1 << 20) == image.layer.data
     assert len(opened) == len(faults) + 1
@@ -151,7 +160,7 @@ def test_relative_upload_location(registry: RunningRegistry) -> None:
     proxy = FlakyProxy(registry.host, relative_locations=True)
     repository = _unique("relative")
     image = tiny_image(repository)
-    with serve(proxy.handle) as host, RegistryClient(host, retries=0) as client:
+    with serve(proxy.handle) as host, RegistryClient(host, retry=RetryPolicy.uniform(0)) as client:
         client.upload_blob(repository, image.layer.digest, image.layer.size, image.layer.opener)
     assert any(s.startswith("PUT /v2/") for s in proxy.seen)
     with RegistryClient(registry.host) as direct:

@@ -8,8 +8,8 @@ import http.server
 
 import pytest
 
-from executor.registry import Credentials, DigestMismatch, RegistryClient, StaticCredentials
 from executor.image.digest import sha256_digest
+from executor.registry import Credentials, DigestMismatch, RegistryClient, RetryPolicy, StaticCredentials
 from tests.registry.servers import reply, serve
 
 BLOB = b"layer bytes served by the storage host " * 100
@@ -38,8 +38,9 @@ def _run(storage_body: bytes) -> tuple[bytes, list[str | None], list[str | None]
             reply(request, 200, b"{}")
 
         with serve(fake_registry) as registry_host:
-            client = RegistryClient(registry_host, retries=0, credentials=StaticCredentials(
-                {registry_host: Credentials("u", "p")}))
+            credentials = StaticCredentials({registry_host: Credentials("u", "p")})
+            client = RegistryClient(registry_host, retry=RetryPolicy.uniform(0),
+                                    credentials=credentials)
             with client.open_blob("app", DIGEST, len(BLOB)) as stream:
                 data = stream.read()
     return data, registry_auth, storage_auth

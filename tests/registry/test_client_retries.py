@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from executor.registry import OCI_MANIFEST, RegistryClient, RegistryError
 from executor.image.digest import sha256_digest
+from executor.registry import OCI_MANIFEST, RegistryClient, RegistryError, RetryPolicy
 from tests.registry.servers import reply, serve
 
 MANIFEST = json.dumps({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
@@ -29,7 +29,7 @@ def test_transient_statuses_are_retried(failures: int, status: int) -> None:
             reply(request, 200, MANIFEST if request.path != "/v2/" else b"{}",
                   {"Content-Type": OCI_MANIFEST})
 
-    with serve(fake) as host, RegistryClient(host, retries=2) as client:
+    with serve(fake) as host, RegistryClient(host, retry=RetryPolicy.uniform(2)) as client:
         assert client.get_manifest("app", "v1").raw == MANIFEST
     assert seen.count("/v2/app/manifests/v1") == failures + 1
 
@@ -41,7 +41,7 @@ def test_persistent_failure_reports_the_registry_error() -> None:
         else:
             reply(request, 429, BUSY, {"Retry-After": "0", "Content-Type": "application/json"})
 
-    with serve(fake) as host, RegistryClient(host, retries=1) as client:
+    with serve(fake) as host, RegistryClient(host, retry=RetryPolicy.uniform(1)) as client:
         with pytest.raises(RegistryError) as caught:
             client.get_manifest("app", "v1")
     assert str(caught.value) == (f"pull {host}/app:v1: 429 TOOMANYREQUESTS: slow down "
@@ -57,7 +57,7 @@ def test_client_errors_are_not_retried() -> None:
               b'{"errors":[{"code":"MANIFEST_INVALID","message":"manifest invalid",'
               b'"detail":{"reason":"bad"}}]}')
 
-    with serve(fake) as host, RegistryClient(host, retries=3) as client:
+    with serve(fake) as host, RegistryClient(host, retry=RetryPolicy.uniform(3)) as client:
         with pytest.raises(RegistryError, match='400 MANIFEST_INVALID: manifest invalid '
                                                 r'\({"reason":"bad"}\)'):
             client.put_manifest("app", "v1", MANIFEST, OCI_MANIFEST)

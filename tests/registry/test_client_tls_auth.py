@@ -7,8 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from executor.registry import (AuthenticationError, DockerConfig, RegistryClient,
-                               TLSVerificationFailed)
+from executor.registry import (
+    AuthenticationError,
+    DockerConfig,
+    RegistryClient,
+    RetryPolicy,
+    TLSVerificationFailed,
+)
 from tests.registry.conftest import basic_entry, write_docker_config
 from tests.registry.images import skopeo_raw, tiny_image
 from tests.support.registry import RunningRegistry
@@ -26,7 +31,7 @@ def test_push_and_pull_with_basic_credentials(auth_registry: RunningRegistry,
     repository = f"lamina/basic-{time.time_ns()}"
     image = tiny_image(repository)
     with RegistryClient(auth_registry.host, credentials=_config(tmp_path, auth_registry, "p"),
-                        ca_bundle=auth_registry.tls.ca_cert, retries=0) as client:
+                        ca_bundle=auth_registry.tls.ca_cert, retry=RetryPolicy.uniform(0)) as client:
         challenge = client.ping()
         assert challenge is not None and challenge.scheme == "basic"
         assert client.base_url == f"https://{auth_registry.host}"
@@ -42,7 +47,7 @@ def test_push_and_pull_with_basic_credentials(auth_registry: RunningRegistry,
 def test_wrong_password(auth_registry: RunningRegistry, tmp_path: Path) -> None:
     assert auth_registry.tls is not None
     client = RegistryClient(auth_registry.host, credentials=_config(tmp_path, auth_registry, "x"),
-                            ca_bundle=auth_registry.tls.ca_cert, retries=0)
+                            ca_bundle=auth_registry.tls.ca_cert, retry=RetryPolicy.uniform(0))
     with pytest.raises(AuthenticationError) as caught:
         client.get_manifest("lamina/anything", "latest")
     error = caught.value
@@ -56,7 +61,8 @@ def test_wrong_password(auth_registry: RunningRegistry, tmp_path: Path) -> None:
 
 def test_no_credentials(auth_registry: RunningRegistry) -> None:
     assert auth_registry.tls is not None
-    client = RegistryClient(auth_registry.host, ca_bundle=auth_registry.tls.ca_cert, retries=0)
+    client = RegistryClient(auth_registry.host, ca_bundle=auth_registry.tls.ca_cert,
+                            retry=RetryPolicy.uniform(0))
     with pytest.raises(AuthenticationError, match=f"401 UNAUTHORIZED.*no credentials configured "
                                                   f"for {auth_registry.host}"):
         client.blob_exists("lamina/anything", "sha256:" + "0" * 64)
@@ -65,14 +71,14 @@ def test_no_credentials(auth_registry: RunningRegistry) -> None:
 @pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
 def test_skip_tls_verify(auth_registry: RunningRegistry, tmp_path: Path) -> None:
     client = RegistryClient(auth_registry.host, credentials=_config(tmp_path, auth_registry, "p"),
-                            skip_tls_verify=True, retries=0)
+                            skip_tls_verify=True, retry=RetryPolicy.uniform(0))
     assert client.base_url == f"https://{auth_registry.host}"
     assert not client.blob_exists("lamina/anything", "sha256:" + "0" * 64)
 
 
 def test_unknown_ca_is_a_clear_tls_error(auth_registry: RunningRegistry, tmp_path: Path) -> None:
     client = RegistryClient(auth_registry.host, credentials=_config(tmp_path, auth_registry, "p"),
-                            retries=0)
+                            retry=RetryPolicy.uniform(0))
     with pytest.raises(TLSVerificationFailed) as caught:
         client.get_manifest("lamina/anything", "latest")
     line = str(caught.value)

@@ -7,8 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from executor.registry import (AuthenticationError, Credentials, DockerConfig, RegistryClient,
-                               StaticCredentials)
+from executor.registry import (
+    AuthenticationError,
+    Credentials,
+    DockerConfig,
+    RegistryClient,
+    RetryPolicy,
+    StaticCredentials,
+)
 from tests.registry.conftest import TOKEN_SERVICE, write_docker_config
 from tests.registry.images import tiny_image
 from tests.registry.servers import TokenServer
@@ -31,7 +37,8 @@ def test_push_with_credentials_then_pull_anonymously(token_registry: TokenRegist
     repository = f"lamina/token-{time.time_ns()}"
     credentials = StaticCredentials({registry.host: Credentials("u", "p")})
     before = len(tokens.requests)
-    with RegistryClient(registry.host, credentials=credentials, retries=0, push=True) as client:
+    with RegistryClient(registry.host, credentials=credentials, retry=RetryPolicy.uniform(0),
+                        push=True) as client:
         challenge = client.ping()
         assert challenge is not None and challenge.scheme == "bearer"
         assert challenge.service == TOKEN_SERVICE
@@ -41,7 +48,7 @@ def test_push_with_credentials_then_pull_anonymously(token_registry: TokenRegist
     assert [(r["subject"], r["query"]["scope"], r["query"]["service"]) for r in issued] == [
         ("u", [f"repository:{repository}:pull,push"], [TOKEN_SERVICE])]
 
-    with RegistryClient(registry.host, retries=0) as anonymous:
+    with RegistryClient(registry.host, retry=RetryPolicy.uniform(0)) as anonymous:
         assert anonymous.get_manifest(repository, "v1").raw == manifest
         with pytest.raises(AuthenticationError) as caught:
             _push(anonymous, repository + "-denied")
@@ -55,7 +62,7 @@ def test_reads_then_writes_fetch_pull_then_push_tokens(token_registry: TokenRegi
     repository = f"lamina/scopes-{time.time_ns()}"
     before = len(tokens.requests)
     with RegistryClient(registry.host, credentials=StaticCredentials(
-            {registry.host: Credentials("u", "p")}), retries=0) as client:
+            {registry.host: Credentials("u", "p")}), retry=RetryPolicy.uniform(0)) as client:
         _push(client, repository)
         client.get_manifest(repository, "v1")  # covered by the cached pull,push token
     scopes = [r["query"]["scope"] for r in tokens.requests[before:]]
@@ -66,7 +73,7 @@ def test_identity_token_from_config(token_registry: TokenRegistry, tmp_path: Pat
     registry, tokens = token_registry
     env = write_docker_config(tmp_path / "dc", {registry.host: {"identitytoken": "refresh-me"}})
     config = DockerConfig.load(tmp_path / "kaniko", env, tmp_path)
-    with RegistryClient(registry.host, credentials=config, retries=0, push=True) as client:
+    with RegistryClient(registry.host, credentials=config, retry=RetryPolicy.uniform(0), push=True) as client:
         _push(client, f"lamina/identity-{time.time_ns()}")
     assert tokens.requests[-1]["method"] == "POST" and tokens.requests[-1]["subject"] == "u"
 
@@ -74,7 +81,7 @@ def test_identity_token_from_config(token_registry: TokenRegistry, tmp_path: Pat
 def test_wrong_password_at_the_token_server(token_registry: TokenRegistry) -> None:
     registry, _ = token_registry
     client = RegistryClient(registry.host, credentials=StaticCredentials(
-        {registry.host: Credentials("u", "wrong")}), retries=0)
+        {registry.host: Credentials("u", "wrong")}), retry=RetryPolicy.uniform(0))
     with pytest.raises(AuthenticationError) as caught:
         client.get_manifest("lamina/whatever", "latest")
     line = str(caught.value)

@@ -6,10 +6,20 @@ import json
 
 import pytest
 
-from executor.registry import (DOCKER_MANIFEST_LIST, DOCKER_MANIFEST_SCHEMA2, OCI_INDEX,
-                               OCI_MANIFEST, Descriptor, Manifest, ManifestIndex, Platform,
-                               PlatformNotFound, UnsupportedManifest, parse_manifest)
 from executor.image.digest import sha256_digest
+from executor.registry import (
+    DOCKER_MANIFEST_LIST,
+    DOCKER_MANIFEST_SCHEMA2,
+    OCI_INDEX,
+    OCI_MANIFEST,
+    Descriptor,
+    Manifest,
+    ManifestIndex,
+    Platform,
+    PlatformNotFound,
+    UnsupportedManifest,
+    parse_manifest,
+)
 
 CONFIG = {"mediaType": "application/vnd.oci.image.config.v1+json",
           "digest": sha256_digest(b"c"), "size": 1}
