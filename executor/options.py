@@ -45,6 +45,7 @@ class RootOptions:
     ignore_paths: tuple[str, ...] = ()
     ignore_var_run: bool = True
     cleanup: bool = False  # --cleanup: wipe the root (all but ignored paths) when the build ends
+    network: str = "default"  # --network: default (sandbox: a namespace of its own), host, none
 
     @property
     def sandboxed(self) -> bool:

@@ -15,11 +15,11 @@ from typing import BinaryIO
 import xxhash
 
 from .compression import open_layer_stream
-from .errors import ExtractError, LayerFormatError, SnapshotError
+from .errors import ExtractError, LayerFormatError, SnapshotError, quoted
 from .ignore import IgnoreList
 from .index import pack_stat
 from .layer_writer import OPAQUE_WHITEOUT, WHITEOUT_PREFIX
-from .rootfs import IGNORED, InRootResolver, split_entry_name
+from .rootfs import IGNORED, Escape, InRootResolver, split_entry_name
 from .snapshotter import DigestHints
 from .tar_reader import TarEntry, TarReader
 from .xattrs import SKIPPED_XATTRS, write_xattr
@@ -33,17 +33,20 @@ _SPECIAL_BITS = stat.S_ISUID | stat.S_ISGID | stat.S_ISVTX
 
 
 def extract_layer(stream: BinaryIO, root: Path, ignore: IgnoreList, *, whiteouts: bool = True,
-                  hints: DigestHints | None = None) -> None:
+                  hints: DigestHints | None = None, escape: Escape = Escape.REFUSE) -> None:
     """Apply one uncompressed layer tar, read as a stream, over ``root``.
 
-    Entries in ignored paths are skipped; an entry naming or reaching (through a symlink) a
-    place above the root raises ``UnsafeLayerEntry`` before anything is written for it.
+    Entries in ignored paths are skipped. Nothing is ever written outside the root: with
+    ``escape=REFUSE`` (archives such as build contexts and ADD's) an entry naming or reaching
+    (through a symlink) a place above the root raises ``UnsafeLayerEntry`` before anything is
+    written for it; with ``CLAMP`` (image layers, as containerd applies them: the root is ``/``
+    for the layer) absolute names and link targets start at the root and ``..`` stops there.
     ``whiteouts=False`` unpacks a plain archive (a build context): ``.wh.`` files are just files.
     With ``hints``, the xxhash of every regular file written is recorded there (with its stat
     facts once written) while its bytes go by, so the snapshot baseline need not read them back.
     No bytes at all is an empty layer, as Go's archive/tar reads it.
     """
-    applier = _LayerApplier(os.fspath(root), ignore, whiteouts=whiteouts, hints=hints)
+    applier = _LayerApplier(os.fspath(root), ignore, whiteouts=whiteouts, hints=hints, escape=escape)
     reader = TarReader(stream)
     entries = iter(reader)
     while True:
@@ -58,7 +61,7 @@ def extract_layer(stream: BinaryIO, root: Path, ignore: IgnoreList, *, whiteouts
         except SnapshotError:
             raise
         except _FORMAT_ERRORS as e:
-            raise LayerFormatError(f"corrupt layer archive at {member.name!r}: {e}") from e
+            raise LayerFormatError(f"corrupt layer archive at {quoted(member.name)}: {e}") from e
         except OSError as e:
             raise ExtractError(member.name, applier.root, str(e)) from e
     applier.finish()
@@ -66,12 +69,13 @@ def extract_layer(stream: BinaryIO, root: Path, ignore: IgnoreList, *, whiteouts
 
 class _LayerApplier:
     def __init__(self, root: str, ignore: IgnoreList, *, whiteouts: bool,
-                 hints: DigestHints | None = None) -> None:
+                 hints: DigestHints | None = None, escape: Escape = Escape.REFUSE) -> None:
         self.root = root
         self._hints = hints
         self._ignore = ignore
         self._whiteouts = whiteouts
-        self._paths = InRootResolver(root, ignore)
+        self._escape = escape
+        self._paths = InRootResolver(root, ignore, escape)
         # dir -> names below it written by this layer (or created as their parents); an opaque
         # whiteout keeps these and removes the rest.
         self._written: dict[str, set[str]] = {}
@@ -88,7 +92,7 @@ class _LayerApplier:
     # --- entry dispatch -------------------------------------------------------------------
 
     def apply(self, member: TarEntry, reader: TarReader) -> None:
-        rel = split_entry_name(member.name)
+        rel = split_entry_name(member.name, escape=self._escape)
         if not rel:
             log.debug("layer entry for the root directory itself ignored")
             return
@@ -181,14 +185,14 @@ class _LayerApplier:
             os.close(fd)
 
     def _hardlink(self, member: TarEntry, host: str, target: str) -> None:
-        link_rel = split_entry_name(member.linkname, member.name)
+        link_rel = split_entry_name(member.linkname, member.name, self._escape)
         source = self._paths.resolve(link_rel, member.name, create=False)
         if source is IGNORED:
             log.debug("hardlink %r to ignored %r skipped", member.name, member.linkname)
             return
         if not isinstance(source, str) or not os.path.lexists(self._paths.host(source)):
             raise LayerFormatError(
-                f"hardlink {member.name!r} points to {member.linkname!r}, which does not exist"
+                f"hardlink {quoted(member.name)} points to {quoted(member.linkname)}, which does not exist"
             )
         if source == target:
             return

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import enum
 import os
+import posixpath
 import stat
 from collections import deque
 from pathlib import Path
 
-from .errors import ExtractError, UnsafeLayerEntry
+from .errors import ExtractError, UnsafeLayerEntry, quoted
 from .ignore import IgnoreList
 
 __all__ = ["Escape", "IGNORED", "InRootResolver", "MAX_SYMLINK_HOPS", "SymlinkLoop",
@@ -67,13 +68,13 @@ def resolve_in_root(root: Path, path: str, *, follow_final: bool = True,
             continue
         if part == "..":
             if not _climb(resolved, escape):
-                raise ValueError(f"{path!r} leads above the root")
+                raise ValueError(f"{quoted(path)} leads above the root")
             continue
         candidate = root.joinpath(*resolved, part)
         if (todo or follow_final) and candidate.is_symlink():
             hops += 1
             if hops > MAX_SYMLINK_HOPS:
-                raise SymlinkLoop(f"too many levels of symbolic links resolving {path!r}")
+                raise SymlinkLoop(f"too many levels of symbolic links resolving {quoted(path)}")
             _follow(str(candidate), resolved, todo)
             continue
         resolved.append(part)
@@ -88,13 +89,16 @@ class _Ignored:
 IGNORED = _Ignored()  # a resolution that lands in an ignored path (immutable sentinel)
 
 
-def split_entry_name(name: str, entry: str | None = None) -> str:
+def split_entry_name(name: str, entry: str | None = None, escape: Escape = Escape.REFUSE) -> str:
     """A layer entry name as a root-relative path ("./" and "//" dropped).
 
-    An absolute name or a ".." component is an ``UnsafeLayerEntry``."""
+    Under ``REFUSE`` an absolute name or a ".." component is an ``UnsafeLayerEntry``; under
+    ``CLAMP`` the name is taken from the root and ".." stops there, as containerd applies layers."""
     if "//" not in name and "/." not in name and not name.startswith((".", "/")) \
             and not name.endswith("/"):
         return name  # already plain: no empty, "." or ".." component (the usual case)
+    if escape is Escape.CLAMP:
+        return posixpath.normpath("/" + name).lstrip("/")
     entry = name if entry is None else entry
     if name.startswith("/"):
         raise UnsafeLayerEntry(entry, "absolute path")
@@ -142,7 +146,7 @@ class InRootResolver:
                 continue
             if part == "..":
                 if not _climb(resolved, self._escape):
-                    raise UnsafeLayerEntry(entry, f"a symlink in {rel!r} leads above the root")
+                    raise UnsafeLayerEntry(entry, f"a symlink in {quoted(rel)} leads above the root")
                 continue
             candidate = "/".join((*resolved, part))
             if self._ignore.is_listed(candidate):
@@ -166,11 +170,11 @@ class InRootResolver:
                 hops += 1
                 if hops > MAX_SYMLINK_HOPS:
                     raise UnsafeLayerEntry(
-                        entry, f"more than {MAX_SYMLINK_HOPS} symlinks in {rel!r}"
+                        entry, f"more than {MAX_SYMLINK_HOPS} symlinks in {quoted(rel)}"
                     )
                 _follow(host, resolved, todo)
             else:
-                raise ExtractError(entry, self.root, f"parent {candidate!r} is not a directory")
+                raise ExtractError(entry, self.root, f"parent {quoted(candidate)} is not a directory")
         result = "/".join(resolved)
         if self._ignore.ignores(result):
             return IGNORED

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import BinaryIO
 
-from .errors import LayerFormatError
+from .errors import LayerFormatError, quoted
 
 __all__ = ["TarEntry", "TarReader"]
 
@@ -24,6 +24,9 @@ log = logging.getLogger(__name__)
 
 BLOCK = 512
 CHUNK = 1 << 20
+# Go's archive/tar refuses PAX and GNU long-name headers larger than this (maxSpecialFileSize):
+# no name or xattr needs more, and a hostile layer must not make us buffer gigabytes.
+MAX_SPECIAL_FILE_SIZE = 1 << 20
 
 REGULAR_TYPES = frozenset(b"0\x007")
 HARDLINK, SYMLINK, CHAR, BLOCKDEV, DIRECTORY, FIFO = b"123456"
@@ -194,6 +197,10 @@ class TarReader:
                 raise LayerFormatError(f"corrupt layer archive: negative size at offset {at}")
             padding = -size % BLOCK
             if kind in (_PAX_ENTRY, _PAX_GLOBAL, _SOLARIS_PAX, _GNU_LONGNAME, _GNU_LONGLINK):
+                if size > MAX_SPECIAL_FILE_SIZE:
+                    raise LayerFormatError(
+                        f"corrupt layer archive: an extended header of {size} bytes at offset {at} "
+                        f"(at most {MAX_SPECIAL_FILE_SIZE} are allowed)")
                 data = self._take(size, "an extended header")
                 self._skip(padding, "block padding")
                 if kind == _GNU_LONGNAME:
@@ -242,6 +249,9 @@ class TarReader:
                     xattrs = {} if xattrs is None else xattrs
                     xattrs[key[len(_XATTR_PREFIX):]] = value
         name = long_name.decode("utf-8", "surrogateescape")
+        if "\0" in name:  # only a PAX path can carry one; no file system name can
+            raise LayerFormatError(f"corrupt layer archive: entry name {quoted(name)} holds a NUL byte "
+                                   f"(offset {at})")
         if kind == 0 and name.endswith("/"):
             kind = DIRECTORY  # an old-style directory, as tarfile reads it
         if kind in _HEADER_ONLY:
@@ -259,6 +269,9 @@ class TarReader:
         if long_link is None:
             long_link = header[157:257].split(b"\0", 1)[0]
         linkname = long_link.decode("utf-8", "surrogateescape")
+        if "\0" in linkname:
+            raise LayerFormatError(f"corrupt layer archive: link target of {quoted(name)} holds a "
+                                   f"NUL byte (offset {at})")
         devmajor = devminor = 0
         if kind == CHAR or kind == BLOCKDEV:
             devmajor = _number(header[329:337], "devmajor", at)
@@ -307,7 +320,7 @@ def _number(raw: bytes, what: str, at: int) -> int:
         return int(digits, 8)
     except ValueError:
         raise LayerFormatError(
-            f"corrupt layer archive: bad {what} field {bytes(raw)!r} at offset {at}") from None
+            f"corrupt layer archive: bad {what} field {quoted(bytes(raw))} at offset {at}") from None
 
 
 def _parse_pax(data: bytes, into: dict[str, bytes], at: int) -> None:
@@ -340,7 +353,7 @@ def _pax_int(pax: dict[str, bytes], key: str, at: int) -> int:
         return int(pax[key])
     except ValueError:
         raise LayerFormatError(
-            f"corrupt layer archive: bad PAX {key} {pax[key]!r} at offset {at}") from None
+            f"corrupt layer archive: bad PAX {quoted(key)} {quoted(pax[key])} at offset {at}") from None
 
 
 def _pax_time_ns(value: bytes, at: int) -> int:
@@ -348,4 +361,4 @@ def _pax_time_ns(value: bytes, at: int) -> int:
         return int(Decimal(value.decode("ascii")) * 1_000_000_000)
     except (InvalidOperation, UnicodeDecodeError, ValueError, OverflowError):
         raise LayerFormatError(
-            f"corrupt layer archive: bad PAX mtime {value!r} at offset {at}") from None
+            f"corrupt layer archive: bad PAX mtime {quoted(value)} at offset {at}") from None

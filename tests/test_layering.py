@@ -29,6 +29,7 @@ ROOMS = (
 LAZY_FIRST_PARTY = {"executor.cli.main"}
 # Heavy third-party clients imported only by the context kinds or helpers that need them.
 LAZY_THIRD_PARTY = {
+    "executor.sandbox.launcher": "starts for every RUN: socket and fcntl only for a network namespace",
     "executor.contexts.gcs": "google-cloud-storage: only gs:// contexts pay for it",
     "executor.contexts.s3": "boto3: only s3:// contexts pay for it",
     "executor.registry.google": "google-auth: only gcr.io / pkg.dev pushes pay for it",

@@ -23,15 +23,24 @@ from executor.options import ExecutorOptions
 from executor.outputs import check_before_build, write_outputs
 from executor.rootfs.clean import clean_root
 from executor.rootfs.root import check_root
+from snapshot.rootfs import SymlinkLoop, resolve_in_root
 
 log = logging.getLogger("lamina")
 
 _SCRATCH_DIRS = ("layers", "stages", "images", "trash")  # under the kaniko dir, removed at the end
 
 
-def read_dockerfile(path: Path) -> Dockerfile:
+def read_dockerfile(path: Path, context: Path | None = None) -> Dockerfile:
+    """The Dockerfile at ``path``; one inside ``context`` is resolved there, as every file read
+    from the context is, so a link in a merge request cannot make us read a host file."""
+    where = path
+    if context is not None and path.is_relative_to(context):
+        try:
+            where = resolve_in_root(context, str(path.relative_to(context)))
+        except SymlinkLoop:
+            raise UsageError(f"Dockerfile {path}: too many levels of symbolic links") from None
     try:
-        text = path.read_text()
+        text = where.read_text()
     except FileNotFoundError:
         raise UsageError(f"Dockerfile {path} does not exist") from None
     except (IsADirectoryError, UnicodeDecodeError, PermissionError) as error:
@@ -64,9 +73,11 @@ def execute(options: ExecutorOptions, clock: Clock = utc_now,
     check_root(options.root)
     # A remote context or Dockerfile URL lands under the kaniko dir, where the options point.
     fetch_context(options.source.fetch, environ)
-    dockerfile = read_dockerfile(options.source.dockerfile)
+    dockerfile = read_dockerfile(options.source.dockerfile, options.source.context)
     build = BuildEnvironment.create(options, dockerfile, clock, environ)
-    build.kaniko_dir.mkdir(parents=True, exist_ok=True)
+    build.kaniko_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if options.root.sandboxed:
+        os.chmod(build.kaniko_dir, 0o700)  # credentials, secrets and caches: root's alone
     build.root.mkdir(parents=True, exist_ok=True)
     plan = plan_stages(dockerfile, options.source.target, options.source.skip_unused_stages,
                        make_expander(build.lexer, build.global_args, dockerfile))

@@ -82,5 +82,6 @@ class BuildEnvironment:
 def _runner(options: ExecutorOptions) -> CommandRunner:
     scratch = options.root.kaniko_dir / "sandbox"
     if options.root.sandboxed:
-        return ChrootRunner(root=options.root.root, scratch=scratch)
+        network = "sandbox" if options.root.network == "default" else options.root.network
+        return ChrootRunner(root=options.root.root, scratch=scratch, network=network)
     return HostRunner(scratch=scratch)

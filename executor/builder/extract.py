@@ -3,19 +3,22 @@ read by ``--from``."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from pathlib import Path
+from typing import Any, BinaryIO
 
 from executor.cache.base_images import CorruptCacheEntry
 from executor.errors import BuildError
-from executor.image import Image
+from executor.image import DigestCheckingReader, Image, Layer
 from executor.registry import RegistryError
 from executor.rootfs.clean import clean_root
 from snapshot.compression import ReadAhead
-from snapshot.errors import SnapshotError
+from snapshot.errors import LayerFormatError, SnapshotError
 from snapshot.extract import extract_layer, open_layer_stream
 from snapshot.ignore import IgnoreList
+from snapshot.rootfs import Escape
 from snapshot.snapshotter import DigestHints
 
 log = logging.getLogger("lamina")
@@ -28,12 +31,42 @@ def extract_image(image: Image, root: Path, ignore: IgnoreList, *, hints: Digest
     for number, layer in enumerate(image.layers, 1):
         started = time.monotonic()
         try:
-            with layer.open() as compressed, ReadAhead(open_layer_stream(compressed)) as stream:
-                extract_layer(stream, root, ignore, hints=hints)  # type: ignore[arg-type]
+            with layer.open() as compressed, ReadAhead(_verified_tar(layer, compressed)) as stream:
+                extract_layer(stream, root, ignore, hints=hints,  # type: ignore[arg-type]
+                              escape=Escape.CLAMP)
+                while stream.read(1 << 20):
+                    pass  # the end of the tar is not the end of the stream the diff id covers
         except SnapshotError as error:
             raise BuildError(f"base image layer {layer.digest}: {error}") from None
         log.info("extracted base layer %d/%d %s in %.2fs", number, len(image.layers),
                  layer.digest[:19], time.monotonic() - started)
+
+
+class _DiffIdReader(DigestCheckingReader):
+    """The layer tar, checked against the config's diff id as it is read (on the read-ahead
+    thread, so hashing overlaps with writing files)."""
+
+    def __init__(self, source: BinaryIO, diff_id: str) -> None:
+        super().__init__(diff_id, None, hashlib.sha256())
+        self._source = source
+
+    def read_some(self, view: memoryview) -> int:
+        return self._source.readinto(view)  # type: ignore[attr-defined, no-any-return]
+
+    def mismatch(self, why: str) -> Exception:
+        return LayerFormatError(f"its content does not match the diff id {self.digest} that the "
+                                f"image config gives it: {why}")
+
+    def close(self) -> None:
+        super().close()
+        self._source.close()
+
+
+def _verified_tar(layer: Layer, compressed: BinaryIO) -> Any:
+    tar = open_layer_stream(compressed)
+    if not layer.diff_id.startswith("sha256:"):
+        return tar
+    return _DiffIdReader(tar, layer.diff_id)
 
 
 def extract_base(image: Image, root: Path, ignore: IgnoreList, retries: int) -> DigestHints:

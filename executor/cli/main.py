@@ -69,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     add("--kaniko-dir", default=os.environ.get("KANIKO_DIR", "/kaniko"),
         help="where the executor keeps its own files (default /kaniko)")
     add("--root", default="/", help="sandbox mode: build in DIR instead of / (RUN is chrooted there)")
+    add("--network", default="default", choices=("default", "host", "none"),
+        help="the network of RUN commands in sandbox mode: default (a namespace of its own, out "
+        "through slirp4netns, no access to the host's loopback), host, or none")
     add("--log-format", default="text", choices=LOG_FORMATS,
         help="text, color (levels coloured on a terminal) or json (one object a line, with build events)")
     add("--verbosity", "-v", default="info", choices=sorted(VERBOSITY_LEVELS),
@@ -148,7 +151,8 @@ def parse_options(argv: Sequence[str], env: Mapping[str, str]) -> ExecutorOption
                              secrets=tuple(_secret(spec) for spec in args.secret)),
         root=RootOptions(root=Path(args.root).absolute(), kaniko_dir=Path(args.kaniko_dir).absolute(),
                          force=args.force, ignore_paths=tuple(args.ignore_path),
-                         ignore_var_run=args.ignore_var_run, cleanup=args.cleanup),
+                         ignore_var_run=args.ignore_var_run, cleanup=args.cleanup,
+                         network=args.network),
         registry=registry_flags.registry_options(args, env),
         output=registry_flags.output_options(args),
         cache=registry_flags.cache_options(args),

@@ -36,7 +36,7 @@ class BuildContextFiles:
     def load(cls, root: Path) -> BuildContextFiles:
         if not root.is_dir():
             raise BuildError(f"build context {root} is not a directory")
-        return cls(root=root, ignore=DockerIgnore.load(root))
+        return cls(root=root, ignore=_read_dockerignore(root))
 
     @classmethod
     def of_image_root(cls, root: Path) -> BuildContextFiles:
@@ -46,7 +46,13 @@ class BuildContextFiles:
         return bool(rel) and self.ignore.excludes(rel)
 
     def sources(self, pattern: str) -> list[ContextSource]:
-        """Context entries named by a COPY/ADD source (wildcards as Go's filepath.Match)."""
+        """Context entries named by a COPY/ADD source (wildcards as Go's filepath.Match).
+
+        As BuildKit does, a named source is resolved with the context (or the --from root) as
+        its root: symlinks on the way and at the end are followed inside it, an absolute target
+        starts at it, ``..`` stops at it. What resolves to nothing there is not found, so a link
+        to a file outside the context never copies that file. Links met inside a copied
+        directory stay links (``children``)."""
         cleaned = posixpath.normpath("/" + pattern).lstrip("/")
         if cleaned == ".":
             cleaned = ""
@@ -56,19 +62,21 @@ class BuildContextFiles:
                     check_syntax(part)
                 except ValueError as error:
                     raise BuildError(f"source {pattern!r}: {error}") from None
-            matches = [src for src in self._walk_all() if _match_path(cleaned, src.rel)]
-            return sorted(matches, key=lambda s: s.rel)
-        if self.image_root:
-            # BuildKit follows symlinks in --from sources, the last one included.
-            try:
-                path = resolve_in_root(self.root, cleaned)
-            except SymlinkLoop as error:
-                raise BuildError(f"source {pattern!r}: {error}") from None
-            return [ContextSource(path=path, rel=cleaned)] if os.path.lexists(path) else []
-        path = self.root / cleaned
-        if not os.path.lexists(path) or self.excluded(cleaned):
-            return []
-        return [ContextSource(path=path, rel=cleaned)]
+            named = [src.rel for src in self._walk_all() if _match_path(cleaned, src.rel)]
+        else:
+            named = [] if self.excluded(cleaned) else [cleaned]
+        found = []
+        for rel in sorted(named):
+            path = self._resolve(pattern, rel)
+            if os.path.lexists(path):
+                found.append(ContextSource(path=path, rel=rel))
+        return found
+
+    def _resolve(self, pattern: str, rel: str) -> Path:
+        try:
+            return resolve_in_root(self.root, rel)
+        except SymlinkLoop as error:
+            raise BuildError(f"source {pattern!r}: {error}") from None
 
     def _walk_all(self) -> Iterator[ContextSource]:
         for dirpath, dirnames, filenames in os.walk(self.root):
@@ -107,3 +115,14 @@ def _match_path(pattern: str, rel: str) -> bool:
     if len(pattern_parts) != len(rel_parts):
         return False
     return all(go_match(pat, part) for pat, part in zip(pattern_parts, rel_parts))
+
+
+def _read_dockerignore(root: Path) -> DockerIgnore:
+    """``<context>/.dockerignore``, resolved inside the context like every file read from it (a
+    link to a file outside is no .dockerignore at all), or an empty matcher."""
+    try:
+        path = resolve_in_root(root, ".dockerignore")
+        text = path.read_text(encoding="utf-8", errors="surrogateescape")
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError, SymlinkLoop):
+        return DockerIgnore()
+    return DockerIgnore.parse(text, name=".dockerignore")

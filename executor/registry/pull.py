@@ -23,9 +23,14 @@ LayerOpener = Callable[[], contextlib.AbstractContextManager[BinaryIO]]
 class LocalImage(Protocol):
     """An image kept on disk (``--cache-dir``): its manifest, config bytes and layer openers."""
 
-    path: Path
-    manifest: Manifest
-    config: bytes
+    @property
+    def path(self) -> Path: ...
+
+    @property
+    def manifest(self) -> Manifest: ...
+
+    @property
+    def config(self) -> bytes: ...
 
     def layer_openers(self) -> list[LayerOpener]: ...
 

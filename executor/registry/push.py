@@ -8,6 +8,7 @@ import logging
 from dataclasses import dataclass
 from typing import BinaryIO, Callable, Protocol, Sequence
 
+from executor.events import event
 from executor.image import Image, ManifestBytes
 
 from .client import RegistryClient
@@ -69,13 +70,16 @@ def push_blobs(blobs: list[Blob], targets: list[ImageReference], clients: PushCl
             short = blob.digest[:19]
             if known.get(blob.digest) == ref.repository or client.blob_exists(ref.repository,
                                                                                blob.digest):
-                log.debug("%s: blob %s already there", ref, short)
+                log.debug("%s: blob %s already there", ref, short,
+                          extra=_blob_event(ref, blob, "present"))
             elif (blob.digest in known
                   and client.mount_blob(ref.repository, blob.digest, known[blob.digest])):
-                log.info("%s: mounted blob %s from %s", ref, short, known[blob.digest])
+                log.info("%s: mounted blob %s from %s", ref, short, known[blob.digest],
+                         extra=_blob_event(ref, blob, "mounted"))
             else:
                 log.info("%s: uploading blob %s (%d bytes)", ref, short, blob.size)
                 client.upload_blob(ref.repository, blob.digest, blob.size, blob.opener)
+                log.debug("%s: uploaded blob %s", ref, short, extra=_blob_event(ref, blob, "uploaded"))
             known[blob.digest] = ref.repository
 
 
@@ -90,4 +94,9 @@ def push_image(image: Image, serialized: ManifestBytes, destinations: Sequence[s
     for ref in targets:
         clients.for_push(ref.registry).put_manifest(ref.repository, ref.digest or ref.tag or "latest",
                                                     serialized.manifest, serialized.media_type)
-        log.info("pushed %s@%s", ref, serialized.digest)
+        log.info("pushed %s@%s", ref, serialized.digest,
+                 extra=event("manifest.pushed", destination=str(ref), digest=serialized.digest))
+
+
+def _blob_event(ref: ImageReference, blob: Blob, how: str) -> dict[str, object]:
+    return event("blob.pushed", destination=str(ref), digest=blob.digest, size=blob.size, how=how)

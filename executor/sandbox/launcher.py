@@ -1,4 +1,7 @@
-"""Runs one RUN command chrooted into a sandbox root, in private mount and PID namespaces.
+"""Runs one RUN command inside a sandbox root as a container runtime would: private mount and
+PID namespaces, the root made the namespace's own root with ``pivot_root`` (so no chroot escape
+leads back to the host), mounted ``nodev`` (device nodes shipped in a layer are inert; /dev holds
+only the usual safe nodes), and the capability bounding set cut to Docker's default set.
 
 Started as ``python -I -S launcher.py FD`` (the JSON spec is read from pipe FD, keeping the
 environment out of the process list) by ``executor.sandbox.runner``; it imports only the
@@ -17,6 +20,10 @@ import sys
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
+SIOCGIFFLAGS = 0x8913
+SIOCSIFFLAGS = 0x8914
+IFF_UP = 0x1
 MS_RDONLY = 1
 MS_NOSUID = 2
 MS_NODEV = 4
@@ -25,6 +32,15 @@ MS_REMOUNT = 32
 MS_BIND = 4096
 MS_REC = 16384
 MS_PRIVATE = 1 << 18
+MNT_DETACH = 2
+PR_CAPBSET_DROP = 24
+# pivot_root has no libc wrapper: its system call number, by machine
+SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "riscv64": 41, "ppc64le": 203, "s390x": 217,
+                  "armv7l": 218, "armv8l": 218}
+# What Docker (moby's oci/caps/defaults.go) leaves a container: no SYS_ADMIN, SYS_PTRACE,
+# NET_ADMIN, SYS_MODULE, ... CHOWN DAC_OVERRIDE FOWNER FSETID KILL SETGID SETUID SETPCAP
+# NET_BIND_SERVICE NET_RAW SYS_CHROOT MKNOD AUDIT_WRITE SETFCAP, by number.
+DOCKER_DEFAULT_CAPABILITIES = frozenset({0, 1, 3, 4, 5, 6, 7, 8, 10, 13, 18, 27, 29, 31})
 
 DEVICE_NODES = ("null", "zero", "full", "random", "urandom", "tty")
 
@@ -151,6 +167,9 @@ def _setup_mounts(spec: dict) -> None:
         # container's already; only the RUN's own mounts are made, privately.
         _setup_requested_mounts(spec)
         return
+    # The root becomes a mount of its own (for pivot_root), without device nodes.
+    _mount(root, root, None, MS_BIND | MS_REC)
+    _mount(None, root, None, MS_BIND | MS_REMOUNT | MS_NODEV)
     proc = _real_directory(os.path.join(root, "proc"))
     _mount("proc", proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     # The host's kernel settings stay out of reach, as in a container.
@@ -164,16 +183,48 @@ def _setup_mounts(spec: dict) -> None:
     _setup_requested_mounts(spec)
 
 
-def _enter(spec: dict) -> None:
+def _pivot_into(root: str) -> None:
+    """Make ``root`` this namespace's ``/`` and let go of the old one (runc's pivot_root(".",
+    ".") and detach): unlike chroot, nothing is left to climb back to."""
+    number = SYS_PIVOT_ROOT.get(os.uname().machine)
+    if number is None:
+        raise OSError(0, f"pivot_root: unknown system call number on {os.uname().machine}")
+    os.chdir(root)
+    _check(_libc.syscall(ctypes.c_long(number), b".", b"."), "pivot_root")
+    _check(_libc.umount2(b".", ctypes.c_int(MNT_DETACH)), "detaching the old root")
+    os.chdir("/")
+
+
+def _drop_capabilities(last_capability: int) -> None:
+    """Cut the bounding set to Docker's defaults: the command and everything it executes can
+    never hold another capability, root or setuid."""
+    for capability in range(last_capability + 1):
+        if capability not in DOCKER_DEFAULT_CAPABILITIES:
+            _check(_libc.prctl(PR_CAPBSET_DROP, ctypes.c_ulong(capability), 0, 0, 0),
+                   f"dropping capability {capability}")
+
+
+def _last_capability() -> int:
+    try:
+        with open("/proc/sys/kernel/cap_last_cap", "rb") as f:
+            return int(f.read())
+    except (OSError, ValueError):
+        return 40
+
+
+def _read_copies(spec: dict) -> dict[str, bytes]:
     copies = {}
     for name, source in spec.get("files", {}).items():
         with open(source, "rb") as f:
             copies[name] = f.read()
-    if spec["root"] != "/":
-        os.chroot(spec["root"])
-        for name, content in copies.items():
-            _place_file("/" + name, content)
+    return copies
+
+
+def _enter(spec: dict, copies: dict[str, bytes], last_capability: int) -> None:
+    for name, content in copies.items():
+        _place_file("/" + name, content)
     os.chdir(spec.get("cwd") or "/")
+    _drop_capabilities(last_capability)
     os.setgroups(spec.get("groups", []))
     os.setgid(spec.get("gid", 0))
     os.setuid(spec.get("uid", 0))
@@ -210,6 +261,34 @@ def _forward_signals(child: int) -> None:
         signal.signal(signum, forward)
 
 
+def _loopback_up() -> None:
+    """A new network namespace starts with ``lo`` down; a RUN expects it up."""
+    import fcntl
+    import socket
+    import struct
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        request = struct.pack("16sH", b"lo", 0)
+        flags = struct.unpack("16sH", fcntl.ioctl(sock, SIOCGIFFLAGS, request))[1]
+        fcntl.ioctl(sock, SIOCSIFFLAGS, struct.pack("16sH", b"lo", flags | IFF_UP))
+
+
+def _own_network(spec: dict) -> None:
+    """``none``: a namespace with only ``lo``. ``sandbox``: the same, then the runner attaches
+    slirp4netns (user-mode NAT out of the host's namespace, the host's loopback not reachable)
+    once told the namespace exists, and says when it is ready."""
+    _loopback_up()
+    if spec.get("network") != "sandbox":
+        return
+    ready_fd, go_fd = spec["sync"]
+    os.write(ready_fd, b"u")
+    os.close(ready_fd)
+    answer = os.read(go_fd, 1)
+    os.close(go_fd)
+    if answer != b"g":
+        raise OSError(0, "the network (slirp4netns) could not be attached")
+
+
 def _exit_with(code: int) -> None:
     os._exit(128 - code if code < 0 else code)
 
@@ -221,8 +300,12 @@ def main() -> None:
 
 def run(spec: dict) -> None:
     """Never returns: the process ends with the command's exit status (125: sandbox failure)."""
+    own_network = spec.get("network", "host") != "host"
     try:
-        _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWPID), "unshare")
+        _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWPID | (CLONE_NEWNET if own_network else 0)),
+               "unshare")
+        if own_network:
+            _own_network(spec)
     except OSError as error:
         print(f"lamina: preparing the sandbox failed: {error}", file=sys.stderr)
         os._exit(125)
@@ -233,7 +316,13 @@ def run(spec: dict) -> None:
     # PID 1 of the new namespace: mounts, then the command as its child. When this process exits
     # the kernel kills whatever the command left running, as a container runtime would.
     try:
+        copies = _read_copies(spec)  # host files, read while the host is still in view
+        last_capability = _last_capability()
         _setup_mounts(spec)
+        if spec["root"] != "/":
+            _pivot_into(spec["root"])
+        else:
+            copies = {}
     except OSError as error:
         print(f"lamina: preparing the sandbox failed: {error}", file=sys.stderr)
         os._exit(125)
@@ -241,7 +330,7 @@ def run(spec: dict) -> None:
     if command == 0:
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         try:
-            _enter(spec)
+            _enter(spec, copies, last_capability)
         except OSError as error:
             print(f"lamina: entering the sandbox failed: {error}", file=sys.stderr)
             os._exit(125)

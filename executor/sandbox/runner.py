@@ -11,7 +11,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Protocol
+from typing import Callable, Protocol
 
 from executor.errors import BuildInterrupted
 
@@ -74,6 +74,7 @@ class ProcessSpec:
     gid: int = 0
     groups: tuple[int, ...] = ()
     mounts: tuple[Mount, ...] = field(default=())  # made in this order, gone when the command ends
+    network: str | None = None  # RUN --network: default (None: the runner's), host or none
 
 
 class CommandRunner(Protocol):
@@ -83,7 +84,9 @@ class CommandRunner(Protocol):
 
 
 def _run_forwarding_signals(args: list[str], stdin_payload: bytes | None = None, *,
-                            process_group: bool = False, **popen: object) -> int:
+                            process_group: bool = False,
+                            attach: Callable[[subprocess.Popen[bytes]], Callable[[], None]] | None = None,
+                            **popen: object) -> int:
     """Start ``args``, pass SIGTERM/SIGINT/SIGHUP on to it while it runs, return its exit code.
 
     ``stdin_payload`` is written to a pipe whose descriptor number is appended to ``args``.
@@ -99,11 +102,14 @@ def _run_forwarding_signals(args: list[str], stdin_payload: bytes | None = None,
     else:
         read_end, write_end = os.pipe()
         try:
-            process = subprocess.Popen([*args, str(read_end)], pass_fds=(read_end,), **popen)  # type: ignore[call-overload]
+            fds = (read_end, *popen.pop("pass_fds", ()))  # type: ignore[misc]
+            process = subprocess.Popen([*args, str(read_end)], pass_fds=fds, **popen)  # type: ignore[call-overload]
         finally:
             os.close(read_end)
         with os.fdopen(write_end, "wb") as pipe:
             pipe.write(stdin_payload)
+    # ``attach`` sets up what the started process waits for (its network); its result undoes it
+    detach = attach(process) if attach is not None else None
 
     received: list[int] = []
 
@@ -133,6 +139,8 @@ def _run_forwarding_signals(args: list[str], stdin_payload: bytes | None = None,
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        if detach is not None:
+            detach()
     if received:
         if process_group:
             send(signal.SIGKILL)  # background children left in the group die with the build
@@ -160,8 +168,90 @@ def _wait_or_kill_group(process: subprocess.Popen[bytes]) -> int:
         return process.wait()
 
 
-def _launch(spec: ProcessSpec, root: Path, staging: Path, files: dict[str, str]) -> int:
-    """Run ``spec`` through launcher.py in private mount and PID namespaces rooted at ``root``."""
+def _launch(spec: ProcessSpec, root: Path, staging: Path, files: dict[str, str],
+            network: str = "host") -> int:
+    """Run ``spec`` through launcher.py in private mount and PID namespaces rooted at ``root``;
+    ``network``: ``host`` (the host's), ``none`` (only loopback) or ``sandbox`` (its own, out
+    through slirp4netns)."""
+    if network == "sandbox":
+        return _launch_with_slirp(spec, root, staging, files)
+    return _start_launcher(_launch_spec(spec, root, staging, files, network), ())
+
+
+def _launch_with_slirp(spec: ProcessSpec, root: Path, staging: Path, files: dict[str, str]) -> int:
+    """The launcher says (pipe ``ready``) when its network namespace exists; slirp4netns is
+    attached to it, and the launcher told (pipe ``go``) to go on."""
+    ready_read, ready_write = os.pipe()
+    go_read, go_write = os.pipe()
+    open_fds = {ready_read, ready_write, go_read, go_write}
+
+    def close(fd: int) -> None:
+        if fd in open_fds:  # each exactly once: a number closed may be reused at once
+            open_fds.discard(fd)
+            os.close(fd)
+
+    def attach(process: subprocess.Popen[bytes]) -> Callable[[], None]:
+        close(ready_write)
+        close(go_read)
+        ready = os.read(ready_read, 1)
+        slirp = _start_slirp(process.pid) if ready == b"u" else None
+        if ready == b"u":  # else the launcher failed before its namespace existed
+            os.write(go_write, b"g" if slirp is not None else b"x")
+        close(ready_read)
+        close(go_write)
+        return lambda: _stop(slirp)
+
+    launch = _launch_spec(spec, root, staging, files, "sandbox")
+    launch["sync"] = (ready_write, go_read)
+    try:
+        return _start_launcher(launch, (ready_write, go_read), attach)
+    finally:
+        for fd in list(open_fds):
+            close(fd)
+
+
+def _start_slirp(pid: int) -> subprocess.Popen[bytes] | None:
+    """slirp4netns attached to the network namespace of ``pid`` (tap0, 10.0.2.100, DNS at
+    10.0.2.3), the host's loopback disabled, as rootless podman and BuildKit use it; None when
+    it cannot start (the RUN then fails with the launcher's message)."""
+    ready_read, ready_write = os.pipe()
+    try:
+        slirp = subprocess.Popen(
+            ["slirp4netns", "--configure", "--mtu=65520", "--disable-host-loopback",
+             f"--ready-fd={ready_write}", str(pid), "tap0"],
+            pass_fds=(ready_write,), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE, close_fds=True)
+    except OSError:
+        os.close(ready_read)
+        os.close(ready_write)
+        return None
+    os.close(ready_write)
+    with os.fdopen(ready_read, "rb") as ready:
+        if ready.read(1) == b"1":
+            return slirp
+    _stop(slirp)
+    return None
+
+
+def _stop(process: subprocess.Popen[bytes] | None) -> None:
+    if process is not None and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _start_launcher(launch: dict[str, object], fds: tuple[int, ...],
+                    attach: Callable[[subprocess.Popen[bytes]], Callable[[], None]] | None = None) -> int:
+    return _run_forwarding_signals([sys.executable, "-I", "-S", str(LAUNCHER)],
+                                   marshal.dumps(launch), close_fds=True, pass_fds=fds,
+                                   attach=attach, env={"PATH": os.defpath})
+
+
+def _launch_spec(spec: ProcessSpec, root: Path, staging: Path, files: dict[str, str],
+                 network: str) -> dict[str, object]:
     launch = {
         "root": str(root),
         "argv": list(spec.argv),
@@ -173,10 +263,9 @@ def _launch(spec: ProcessSpec, root: Path, staging: Path, files: dict[str, str])
         "files": files,
         "staging": str(staging),
         "mounts": [mount.launch_spec() for mount in spec.mounts],
+        "network": network,
     }
-    return _run_forwarding_signals([sys.executable, "-I", "-S", str(LAUNCHER)],
-                                   marshal.dumps(launch), close_fds=True,
-                                   env={"PATH": os.defpath})
+    return launch
 
 
 @dataclass(frozen=True)
@@ -207,6 +296,7 @@ class ChrootRunner:
 
     root: Path
     scratch: Path
+    network: str = "sandbox"  # the build's --network: sandbox (default), host or none
 
     def _host_file_copies(self) -> dict[str, str]:
         copies = {}
@@ -227,4 +317,5 @@ class ChrootRunner:
         # files; the mount lives in the command's namespace, so the directory stays empty here.
         staging = self.scratch / "staging"
         staging.mkdir(mode=0o700, exist_ok=True)
-        return _launch(spec, self.root, staging, files)
+        network = {None: self.network, "default": self.network}.get(spec.network, spec.network)
+        return _launch(spec, self.root, staging, files, network or "sandbox")

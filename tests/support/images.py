@@ -100,8 +100,10 @@ def _put_layer(blobs: Path, layer: bytes | Path) -> tuple[dict, str]:
     return descriptor, "sha256:" + raw_hash.hexdigest()
 
 
-def write_oci_layout(layout: Path, tag: str, layer_tars: list[bytes | Path], config_extra: dict) -> None:
-    """Write a single-platform OCI image layout holding gzip layers made from ``layer_tars``."""
+def write_oci_layout(layout: Path, tag: str, layer_tars: list[bytes | Path], config_extra: dict,
+                     diff_ids: list[str] | None = None) -> None:
+    """Write a single-platform OCI image layout holding gzip layers made from ``layer_tars``;
+    ``diff_ids`` replaces the true ones in the config (a lying base image)."""
     blobs = layout / "blobs" / "sha256"
     blobs.mkdir(parents=True, exist_ok=True)
 
@@ -110,7 +112,7 @@ def write_oci_layout(layout: Path, tag: str, layer_tars: list[bytes | Path], con
         (blobs / digest).write_bytes(data)
         return "sha256:" + digest
 
-    layers, diff_ids = [], []
+    override, layers, diff_ids = diff_ids, [], []
     for raw in layer_tars:
         descriptor, diff_id = _put_layer(blobs, raw)
         layers.append(descriptor)
@@ -119,7 +121,7 @@ def write_oci_layout(layout: Path, tag: str, layer_tars: list[bytes | Path], con
         "architecture": "amd64", "os": "linux",
         "config": {"Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
                    "Cmd": ["sh"], **config_extra},
-        "rootfs": {"type": "layers", "diff_ids": diff_ids},
+        "rootfs": {"type": "layers", "diff_ids": diff_ids if override is None else override},
         "history": [{"created_by": "lamina test fixture"} for _ in layer_tars],
     }
     config_bytes = json.dumps(config).encode()
