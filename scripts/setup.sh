@@ -1,21 +1,38 @@
 #!/usr/bin/env bash
 # Installs everything lamina, its demo and its tests need on a fresh Debian bookworm machine (as root):
-# the registry, buildah, skopeo, umoci and the base-image makers from Debian, and lamina itself with its
-# Python dependencies into .venv. Safe to run again.
+# the registry, buildah, skopeo, umoci, docker and the base-image makers from Debian, and lamina itself
+# with its Python dependencies into .venv. Starts no daemon: the tests run their own registry and
+# dockerd under temporary directories. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(docker-registry skopeo buildah umoci podman busybox-static debootstrap apache2-utils openssl
           python3 python3-venv python3-pip git tar gzip ca-certificates
-          patchelf)  # patchelf: scripts/bundle-kaniko-dir
+          patchelf  # scripts/bundle-kaniko-dir
+          docker.io  # the reference builder the differential tests measure against (pulls containerd, runc)
+          slirp4netns  # the network of RUN in sandbox mode
+          gcc libc6-dev)  # static attack programs the hostile tests compile
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
+    # Keep the packages' services (docker, containerd, docker-registry) from starting on install: on a
+    # systemd machine their postinst would start them; a policy-rc.d answering 101 forbids it.
+    own_policy=
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        own_policy=1
+        printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+        chmod 755 /usr/sbin/policy-rc.d
+        trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+    fi
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    if [ -n "$own_policy" ]; then
+        rm -f /usr/sbin/policy-rc.d
+        trap - EXIT
+    fi
 fi
 
 python=${PYTHON:-python3}

@@ -7,6 +7,7 @@ from typing import Iterator
 
 import pytest
 
+from tests.support.docker import RunningDocker, start_dockerd
 from tests.support.images import push_busybox
 from tests.support.registry import RunningRegistry, run_registry
 
@@ -35,3 +36,11 @@ def debian_image(registry: RunningRegistry, tmp_path_factory: pytest.TempPathFac
     from tests.support.debian import push_debian
 
     return push_debian(registry, tmp_path_factory.mktemp("debian"))
+
+
+@pytest.fixture(scope="session")
+def docker(registry: RunningRegistry, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningDocker]:
+    """A private dockerd (Debian's docker.io, BuildKit) that trusts the session registry over plain
+    HTTP; started the first time a test asks for it, stopped with nothing left at the session's end."""
+    with start_dockerd(tmp_path_factory.mktemp("docker"), insecure_registries=[registry.host]) as running:
+        yield running
