@@ -62,8 +62,8 @@ def extract_layer(stream: BinaryIO, root: Path, ignore: IgnoreList, *, whiteouts
             raise
         except _FORMAT_ERRORS as e:
             raise LayerFormatError(f"corrupt layer archive at {quoted(member.name)}: {e}") from e
-        except OSError as e:
-            raise ExtractError(member.name, applier.root, str(e)) from e
+        except OSError as e:  # the reason without the file name, which may be the hostile part
+            raise ExtractError(member.name, applier.root, e.strerror or type(e).__name__) from e
     applier.finish()
 
 

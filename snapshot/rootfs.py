@@ -161,7 +161,7 @@ class InRootResolver:
                     os.mkdir(host, 0o755)
                     os.chmod(host, 0o755)  # not narrowed by the umask
                 except OSError as e:
-                    raise ExtractError(entry, self.root, f"cannot create {host}: {e}") from e
+                    raise ExtractError(entry, self.root, f"cannot create {quoted(candidate)}: {e.strerror}") from e
                 resolved.append(part)
                 continue
             if stat.S_ISDIR(st.st_mode):

@@ -40,10 +40,11 @@ def read_dockerfile(path: Path, context: Path | None = None) -> Dockerfile:
         except SymlinkLoop:
             raise UsageError(f"Dockerfile {path}: too many levels of symbolic links") from None
     try:
-        text = where.read_text()
+        # BuildKit reads the bytes as they are: a line that is not UTF-8 keeps its bytes
+        text = where.read_text(encoding="utf-8", errors="surrogateescape")
     except FileNotFoundError:
         raise UsageError(f"Dockerfile {path} does not exist") from None
-    except (IsADirectoryError, UnicodeDecodeError, PermissionError) as error:
+    except (IsADirectoryError, PermissionError) as error:
         raise UsageError(f"cannot read Dockerfile {path}: {error}") from None
     return parse_dockerfile(text, name=path.name)
 

@@ -3,6 +3,7 @@ the image; with ``--cache``, a step the cache has is replaced by what the cache 
 
 from __future__ import annotations
 
+import errno
 import logging
 from dataclasses import dataclass
 
@@ -10,6 +11,7 @@ from executor.builder.environment import BuildEnvironment
 from executor.builder.extract import extract_image
 from executor.cache import StepCache
 from executor.commands import Command, StepContext
+from executor.errors import BuildError
 from executor.events import event
 from executor.image import Image
 from snapshot.snapshotter import Snapshotter
@@ -28,6 +30,19 @@ class StepRunner:
 
     def run(self, command: Command, image: Image) -> Image:
         """The image after ``command``: from the cache when it has the step, else by running it."""
+        try:
+            return self._run(command, image)
+        except OSError as error:
+            if error.errno != errno.ENOSPC:
+                raise
+            instruction = command.instruction
+            written = f" writing {error.filename}" if error.filename else ""
+            raise BuildError(
+                f"{self.env.dockerfile_name}:{instruction.line}: {instruction.keyword}: no space left "
+                f"on device{written}; the build root is {self.env.root} and the kaniko dir (layers, "
+                f"caches) {self.env.kaniko_dir}: give them more room") from None
+
+    def _run(self, command: Command, image: Image) -> Image:
         instruction = command.instruction
         log.info("%s", command.created_by(),
                  extra=event("step.start", line=instruction.line, keyword=instruction.keyword))
