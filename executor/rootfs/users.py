@@ -6,6 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from executor.errors import BuildError
+from snapshot.rootfs import SymlinkLoop, resolve_in_root
+
+MAX_TABLE_SIZE = 64 * 1024 * 1024  # a hostile image must not make us read a device or gigabytes
 
 
 @dataclass(frozen=True)
@@ -16,11 +19,19 @@ class Identity:
     home: str = "/"  # from /etc/passwd; runc's default HOME for RUN
 
 
-def _read_table(path: Path) -> list[list[str]]:
+def _read_table(root: Path, path: str) -> list[list[str]]:
+    """The lines of an image file, split on ':'; the file is resolved inside the root (an image
+    whose /etc/passwd links to /etc/shadow of the host reads the image's own), and one that is
+    missing, a directory or too large to be a table is empty."""
     try:
-        text = path.read_text(errors="replace")
-    except (FileNotFoundError, NotADirectoryError):
+        host = resolve_in_root(root, path)
+        with open(host, "rb") as table:
+            data = table.read(MAX_TABLE_SIZE + 1)
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError, SymlinkLoop):
         return []
+    if len(data) > MAX_TABLE_SIZE:
+        raise BuildError(f"{path} in the image is larger than {MAX_TABLE_SIZE} bytes")
+    text = data.decode(errors="replace")
     return [line.split(":") for line in text.splitlines() if line and not line.startswith("#")]
 
 
@@ -31,10 +42,10 @@ class UserDatabase:
     root: Path
 
     def _passwd(self) -> list[list[str]]:
-        return [row for row in _read_table(self.root / "etc/passwd") if len(row) >= 4]
+        return [row for row in _read_table(self.root, "etc/passwd") if len(row) >= 4]
 
     def _group(self) -> list[list[str]]:
-        return [row for row in _read_table(self.root / "etc/group") if len(row) >= 3]
+        return [row for row in _read_table(self.root, "etc/group") if len(row) >= 3]
 
     def lookup_user(self, name: str) -> tuple[int, int, str, str] | None:
         """(uid, primary gid, name, home) for a user name or numeric uid found in /etc/passwd."""

@@ -1,14 +1,16 @@
 """Hostile build contexts: a symlink in a merge request never makes the build read a file outside
 the context. Sources are resolved with the context as their root, as BuildKit does.
 
-docker build (BuildKit, docker 20.10) on the same contexts, recorded beside each case:
+docker build (BuildKit, docker 20.10) on the same contexts, recorded beside each case and checked
+again by ``test_docker_agrees`` (the ``docker`` marker):
 - ``link -> target.txt`` and ``abslink -> /target.txt``: COPY copies the context's target.txt as a
   regular file (both).
-- ``leak -> /<outside>/file``, ``climb -> ../../<outside>/file``, ``dirlink -> /<outside>`` then
-  ``dirlink/file``: ``failed to compute cache key: "/<outside>/file" not found``.
+- ``leak -> /<outside>/file``, ``climb -> ../../<outside>/file``, ``lea*`` matching ``leak``, a
+  bind mount of ``leak``: ``ERROR: "/<outside>/file" not found``; ``dirlink -> /<outside>`` then
+  ``dirlink/file``: ``"/dirlink/file" not found``, ``dirlink``: ``"/<outside>" not found``.
 - ``COPY sub /sub`` with ``sub/rel -> ../target.txt``: the link is kept as a link.
-- a Dockerfile that is a link outside: ``failed to read dockerfile``; a .dockerignore that is a
-  link outside: no patterns (the outside file's content is never read)."""
+- a Dockerfile that is a link outside: ``failed to read dockerfile: ... no such file``; a
+  .dockerignore that is a link outside: no patterns (the outside file's content is never read)."""
 
 from __future__ import annotations
 
@@ -106,3 +108,37 @@ def test_a_bind_mount_of_a_link_out_of_the_context_is_not_found(
     assert not (seen.exists() and CANARY_TEXT in seen.read_text())
     assert run.returncode != 0 and not pushed(destination)
     assert canary.intact()
+
+
+DOCKER_CASES = {  # name: (Dockerfile after FROM, links, docker and lamina both succeed)
+    "follow": ("COPY link /from-link\nCOPY abslink /from-abslink\nCOPY sub /sub\n",
+               {"link": "target.txt", "abslink": "/target.txt", "sub/rel": "../target.txt"}, True),
+    "leak": ("COPY leak /copied\n", {"leak": "{outside}/file"}, False),
+    "climb": ("COPY climb /copied\n", {"climb": "../../../../../../..{outside}/file"}, False),
+    "dirlink-file": ("COPY dirlink/file /copied\n", {"dirlink": "{outside}"}, False),
+    "dirlink": ("COPY dirlink /copied\n", {"dirlink": "{outside}"}, False),
+    "wildcard": ("COPY lea* /copied\n", {"leak": "{outside}/file"}, False),
+    "bind": ("RUN --mount=type=bind,source=leak,target=/mnt/leak cat /mnt/leak\n",
+             {"leak": "{outside}/file"}, False),
+}
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("case", sorted(DOCKER_CASES))
+def test_docker_agrees(tmp_path: Path, registry: RunningRegistry, busybox_image: str, canary: Canary,
+                       docker: object, case: str) -> None:
+    from tests.support.docker import DockerError, RunningDocker, docker_build
+    assert isinstance(docker, RunningDocker)
+    steps, links, succeeds = DOCKER_CASES[case]
+    context = _context(tmp_path, f"FROM {busybox_image}\n{steps}",
+                       {name: target.format(outside=canary.directory) for name, target in links.items()})
+    try:
+        built = docker_build(docker, context, f"lamina-hostile/{case}")
+        docker_ok, docker_log = True, built.log
+    except DockerError as error:
+        docker_ok, docker_log = False, error.output
+    run, _ = _build(tmp_path, registry, context)
+    assert docker_ok is succeeds and (run.returncode == 0) is succeeds, (docker_log[-500:], run.error_lines)
+    assert "the host's own file" not in docker_log and canary.intact()
+    if not succeeds:
+        assert "not found" in docker_log and "not found" in run.error_lines[0]

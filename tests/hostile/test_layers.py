@@ -97,3 +97,14 @@ def test_a_corrupt_header_is_one_clean_error(tmp_path: Path, registry: RunningRe
     layer[148:156] = b"9999999\0"  # the checksum field
     base = push_base(registry, tmp_path, "checksum", [bytes(layer)])
     assert_refused(build(tmp_path, registry, f"FROM {base}\n{COPY_STEP}"), "checksum")
+
+
+def test_etc_passwd_linked_to_the_host_is_read_inside_the_root(
+        tmp_path: Path, registry: RunningRegistry, canary: Canary) -> None:
+    (canary.directory / "file").write_text("app:x:4242:4242::/home/app:/bin/sh\n")
+    layer = tar_of((entry("etc", tarfile.DIRTYPE, mode=0o755), None),
+                   (entry("etc/passwd", tarfile.SYMTYPE, linkname=str(canary.directory / "file")), None))
+    base = push_base(registry, tmp_path, "passwd", [layer])
+    result = build(tmp_path, registry, f"FROM {base}\nUSER app\nCOPY --chown=app Dockerfile /d\n")
+    line = assert_refused(result, ":3:", "app")  # the host's passwd never answered
+    assert "4242" not in line
