@@ -2,30 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Callable, Mapping
 
-from executor.dockerfile import Dockerfile, ShellLexer, Stage
+from executor.dockerfile import CopyInstruction, Dockerfile, RunInstruction, ShellLexer, Stage
 from executor.dockerfile.args import global_scope
 from executor.errors import DockerfileError, UsageError
-
-# Flags whose value may name an earlier stage.
-_STAGE_FLAGS = (("COPY", "from"), ("ADD", "from"))
 
 
 def _stage_refs(stage: Stage) -> list[tuple[str, int]]:
     """(--from value, line) of every COPY --from / RUN --mount from= in the stage, unexpanded."""
     refs = []
     for instruction in stage.instructions:
-        for keyword, flag in _STAGE_FLAGS:
-            if instruction.keyword == keyword and instruction.flags.get(flag):
-                refs.append((instruction.flags[flag][-1], instruction.line))
-        if instruction.keyword == "RUN":
-            for mount in instruction.flags.get("mount", []):
-                for part in mount.split(","):
-                    key, _, value = part.partition("=")
-                    if key.strip() == "from" and value:
-                        refs.append((value.strip(), instruction.line))
+        if isinstance(instruction, CopyInstruction) and instruction.from_ is not None:
+            refs.append((instruction.from_, instruction.line))
+        if isinstance(instruction, RunInstruction):
+            refs.extend((mount.from_, instruction.line) for mount in instruction.mounts
+                        if mount.from_ is not None)
     return refs
 
 
@@ -67,6 +60,7 @@ def plan_stages(dockerfile: Dockerfile, target: str | None, skip_unused: bool,
         base = dockerfile.find_stage(expand(stage.base))
         return {base.index} if base is not None and base.index < stage.index else set()
 
+    _refuse_base_cycles(dockerfile, expand)
     stages = dockerfile.stages[: target_index + 1]
     reads_files = {stage.index: file_deps(stage) for stage in stages}
     deps = {stage.index: reads_files[stage.index] | base_dep(stage) for stage in stages}
@@ -83,6 +77,23 @@ def plan_stages(dockerfile: Dockerfile, target: str | None, skip_unused: bool,
     # Only --from readers need a stage's root kept; FROM <stage> extracts the stage's image.
     keep = frozenset(ref for index in order for ref in reads_files[index])
     return StagePlan(order=order, keep_files=keep, target=target_index)
+
+
+def _refuse_base_cycles(dockerfile: Dockerfile, expand: Callable[[str], str]) -> None:
+    """A FROM naming a stage defined later is an image reference (docker 20.10's rule), except
+    where following the FROMs from that stage comes back: ``FROM b AS a`` ... ``FROM a AS b``
+    is a cycle, refused with its lines instead of a pull of an image no one meant."""
+    for stage in dockerfile.stages:
+        path, current = [stage], dockerfile.find_stage(expand(stage.base))
+        if current is None or current.index <= stage.index:
+            continue
+        while current is not None and current not in path:
+            path.append(current)
+            current = dockerfile.find_stage(expand(current.base))
+        if current is stage:
+            chain = " -> ".join(f"{s.name or s.index} (line {s.line})" for s in [*path, stage])
+            raise DockerfileError(f"circular dependency between stages: {chain}", line=stage.line,
+                                  dockerfile=dockerfile.name)
 
 
 def make_expander(lexer: ShellLexer, global_args: Mapping[str, str | None], dockerfile: Dockerfile

@@ -12,8 +12,9 @@ import hashlib
 import json
 import os
 import stat
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from executor.contexts.files import BuildContextFiles, ContextSource
 

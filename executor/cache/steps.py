@@ -5,20 +5,23 @@ it: the layer it added, or the fact that it changed no files."""
 from __future__ import annotations
 
 import datetime
+import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from executor.registry.routing import RegistryClients
 from executor.cache.entry import CachedStep
 from executor.cache.key import base_key, context_files, step_key
 from executor.cache.layout_store import LayoutLayerCache
 from executor.cache.store import RegistryLayerCache
+from executor.contexts.files import BuildContextFiles
+from executor.dockerfile import Instruction
 from executor.errors import UsageError
 from executor.image import Image, Layer, sha256_digest
 from executor.options import CacheOptions
 from executor.registry import RegistryError, parse_reference
+from executor.registry.routing import RegistryClients
 
 log = logging.getLogger("lamina")
 
@@ -33,6 +36,42 @@ class LayerCache(Protocol):
     def store(self, key: str, layer: Layer | None) -> None: ...
 
 
+class StepInputs(Protocol):
+    """What a command says about its step (``commands.CacheInputs``)."""
+
+    @property
+    def context_sources(self) -> tuple[str, ...] | None: ...
+
+
+class CacheableCommand(Protocol):
+    """The cache's view of a command: its instruction as written and what it answers about itself
+    (kaniko's ``ShouldCacheOutput`` and ``FilesUsedFromContext``)."""
+
+    @property
+    def instruction(self) -> Instruction: ...
+
+    def cache_layer(self) -> str | None: ...  # "run", "copy" or None
+
+    def cache_inputs(self, ctx: Any) -> StepInputs: ...
+
+
+class _StageState(Protocol):
+    @property
+    def run_config(self) -> dict[str, Any]: ...
+
+    def arg_values(self) -> dict[str, str]: ...
+
+
+class StepView(Protocol):
+    """The cache's view of a step's context: the build context and the stage's state."""
+
+    @property
+    def files(self) -> BuildContextFiles: ...
+
+    @property
+    def state(self) -> _StageState: ...
+
+
 @dataclass
 class StepCache:
     layers: LayerCache
@@ -41,17 +80,14 @@ class StepCache:
     def base(self, image: Image) -> str:
         """The chain's first parent: the digest of the base image's config (which names every
         base layer by diff id)."""
-        import json
         config = json.dumps(image.config, sort_keys=True, separators=(",", ":")).encode()
         return base_key(sha256_digest(config))
 
-    def key(self, parent: str, command: Any, ctx: Any) -> str:
+    def key(self, parent: str, command: CacheableCommand, ctx: StepView) -> str:
         """The key of ``command`` run in ``ctx`` (call before executing it)."""
         instruction = command.instruction
-        files = None
-        if self._reads_context(command):
-            sources, _dest = command.arguments(ctx)
-            files = context_files(ctx.files, sources)
+        sources = command.cache_inputs(ctx).context_sources
+        files = None if sources is None else context_files(ctx.files, sources)
         state = ctx.state
         return step_key(parent,
                         {"keyword": instruction.keyword, "original": instruction.original,
@@ -62,12 +98,14 @@ class StepCache:
                         {"args": state.arg_values()},
                         files)
 
-    def cacheable(self, command: Any) -> bool:
-        keyword = command.instruction.keyword.upper()
-        if keyword == "RUN":
+    def cacheable(self, command: CacheableCommand) -> bool:
+        """Whether the step's layer may come from the cache: RUN with --cache-run-layers, COPY/ADD
+        from the build context with --cache-copy-layers."""
+        layer = command.cache_layer()
+        if layer == "run":
             return self.options.run_layers
-        if keyword in ("COPY", "ADD"):
-            return self.options.copy_layers and self._reads_context(command)
+        if layer == "copy":
+            return self.options.copy_layers
         return False
 
     def lookup(self, key: str) -> CachedStep | None:
@@ -91,12 +129,6 @@ class StepCache:
         except (RegistryError, OSError) as error:
             log.warning("could not store the step in the cache: %s", error)
 
-    @staticmethod
-    def _reads_context(command: Any) -> bool:
-        instruction = command.instruction
-        return (instruction.keyword.upper() in ("COPY", "ADD") and not instruction.flags.get("from")
-                and hasattr(command, "arguments"))
-
 
 def step_cache(options: CacheOptions, destinations: tuple[str, ...],
                clients: RegistryClients) -> StepCache | None:
@@ -107,7 +139,7 @@ def step_cache(options: CacheOptions, destinations: tuple[str, ...],
     if repo is None:
         first = parse_reference(destinations[0])
         repo = f"{first.context_name}/cache"
-    now = lambda: datetime.datetime.now(datetime.timezone.utc)  # noqa: E731
+    now = lambda: datetime.datetime.now(datetime.UTC)  # noqa: E731
     if repo.startswith("oci:"):
         directory = repo[len("oci:"):]
         if not directory:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from executor.commands.add import AddCommand
 from executor.commands.arg import ArgCommand
-from executor.commands.base import Command, StageState, StepContext
+from executor.commands.base import CacheInputs, Command, LayerCacheKind, StageState, StepContext
 from executor.commands.cmd import CmdCommand
 from executor.commands.copy import CopyCommand
 from executor.commands.entrypoint import EntrypointCommand
@@ -20,11 +22,11 @@ from executor.commands.stopsignal import StopSignalCommand
 from executor.commands.user import UserCommand
 from executor.commands.volume import VolumeCommand
 from executor.commands.workdir import WorkdirCommand
-from executor.dockerfile import Instruction
+from executor.dockerfile import Instruction, typed_instruction
 
-__all__ = ["Command", "StageState", "StepContext", "command_for"]
+__all__ = ["CacheInputs", "Command", "LayerCacheKind", "StageState", "StepContext", "command_for"]
 
-COMMANDS: dict[str, type[Command]] = {
+COMMANDS: dict[str, type[Command[Any]]] = {
     "ADD": AddCommand, "ARG": ArgCommand, "CMD": CmdCommand, "COPY": CopyCommand,
     "ENTRYPOINT": EntrypointCommand, "ENV": EnvCommand, "EXPOSE": ExposeCommand,
     "HEALTHCHECK": HealthcheckCommand, "LABEL": LabelCommand, "MAINTAINER": MaintainerCommand,
@@ -34,6 +36,7 @@ COMMANDS: dict[str, type[Command]] = {
 }
 
 
-def command_for(instruction: Instruction) -> Command:
-    """The command object for a parsed instruction (the parser already rejected unknown ones)."""
-    return COMMANDS[instruction.keyword](instruction)
+def command_for(instruction: Instruction) -> Command[Any]:
+    """The command object for a parsed instruction (the parser already rejected unknown ones and
+    typed the rest; an ``Instruction`` built by hand is typed here)."""
+    return COMMANDS[instruction.keyword](typed_instruction(instruction))

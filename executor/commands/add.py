@@ -5,20 +5,19 @@ from __future__ import annotations
 
 import bz2
 import gzip
-import lzma
 import logging
+import lzma
 import tarfile
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
-import requests
-
-from executor.contexts.files import ContextSource
 from executor.commands.base import StepContext
 from executor.commands.copy import CopyCommand
 from executor.commands.copying import CopyEngine
 from executor.commands.remote_source import Checksum, DownloadError, download, is_url
-from executor.dockerfile import Instruction
+from executor.contexts.files import ContextSource
+from executor.dockerfile import AddInstruction
+from executor.http import DOWNLOAD_RETRY, make_session
 from snapshot.extract import extract_layer
 from snapshot.ignore import IgnoreList
 
@@ -32,7 +31,7 @@ def _open_archive(path: Path) -> BinaryIO | None:
     with open(path, "rb") as f:
         head = f.read(512)
     opener = next((open_ for magic, open_ in _MAGIC if head.startswith(magic)), None)
-    stream: BinaryIO = opener(path, "rb") if opener else open(path, "rb")  # type: ignore[operator]
+    stream = cast(BinaryIO, opener(path, "rb") if opener else open(path, "rb"))
     try:
         header = stream.read(512)
         if len(header) == 512 and header[257:262] == b"ustar":
@@ -49,25 +48,26 @@ def _open_archive(path: Path) -> BinaryIO | None:
 
 class AddCommand(CopyCommand):
     keyword = "ADD"
+    instruction: AddInstruction
 
-    def __init__(self, instruction: Instruction) -> None:
+    def __init__(self, instruction: AddInstruction) -> None:
         super().__init__(instruction)
         self._downloaded: set[Path] = set()
         self._checksum: Checksum | None = None
-        self._session = requests.Session()  # one connection pool for every URL of this ADD
+        self._session = make_session(DOWNLOAD_RETRY)  # one connection pool for every URL of this ADD
 
     def execute(self, ctx: StepContext) -> None:
-        if self.instruction.flag_is_true("keep-git-dir"):
+        if self.instruction.keep_git_dir:
             raise self.error(ctx, "ADD --keep-git-dir is not supported: lamina does not add git repositories")
         self._checksum = self._parse_checksum(ctx)
         with self._session:
             self.copy(ctx, file_hook=self._unpack_archive)
 
     def _parse_checksum(self, ctx: StepContext) -> Checksum | None:
-        value = self.instruction.flag("checksum")
+        value = self.instruction.checksum
         if value is None:
             return None
-        sources = [self.expand(ctx, word) for word in self.instruction.words[:-1]]
+        sources = [self.expand(ctx, word) for word in self.instruction.sources]
         if len(sources) != 1 or not is_url(sources[0]):
             raise self.error(ctx, "ADD --checksum needs exactly one source, an http(s) URL")
         try:
@@ -96,5 +96,5 @@ class AddCommand(CopyCommand):
             return False
         with archive:
             target = engine.parents(dest)
-            extract_layer(archive, target, IgnoreList(()))
+            extract_layer(archive, target, IgnoreList())
         return True

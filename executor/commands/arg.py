@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from executor.commands.base import MetadataCommand, StepContext
-from executor.dockerfile import parse_arg
+from executor.dockerfile import ArgInstruction, expand_pairs
 
 
-class ArgCommand(MetadataCommand):
+class ArgCommand(MetadataCommand[ArgInstruction]):
     def execute(self, ctx: StepContext) -> None:
         state = ctx.state
-        for name, default in parse_arg(self.instruction.args, state.expansion_env(), **self.where(ctx)):
+        for name, default in expand_pairs(self.instruction.pairs, state.expansion_env(),
+                                          **self.where(ctx)):
             if name in state.build_args:
                 state.args[name] = state.build_args[name]
             elif default is not None:

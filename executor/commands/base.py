@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Mapping, Protocol
+from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar
 
-from executor.dockerfile.args import PROXY_ARGS
-from executor.contexts.files import BuildContextFiles
 from executor.commands.mounts import MountEnvironment
-from executor.rootfs.users import UserDatabase
+from executor.contexts.files import BuildContextFiles
 from executor.dockerfile import Instruction, ShellLexer
+from executor.dockerfile.args import PROXY_ARGS
 from executor.errors import DockerfileError
 from executor.image import DEFAULT_PATH
+from executor.rootfs.users import UserDatabase
 from executor.sandbox.runner import CommandRunner
 
 log = logging.getLogger("lamina")
@@ -83,18 +84,41 @@ class StepContext:
         return UserDatabase(self.root)
 
 
-class Command(ABC):
-    """One Dockerfile instruction. Commands change config and files; the build loop owns history,
-    snapshots and layers."""
+# Which --cache-*-layers option lets a step's layer come from the cache.
+LayerCacheKind = Literal["run", "copy"]
+InstructionT = TypeVar("InstructionT", bound=Instruction)
+
+
+@dataclass(frozen=True)
+class CacheInputs:
+    """What the layer cache asks of a step (kaniko's ``ShouldCacheOutput`` and
+    ``FilesUsedFromContext``): whether its layer may come from the cache, and the (expanded)
+    source patterns it reads from the build context, whose files its key covers."""
+
+    layer: LayerCacheKind | None = None
+    context_sources: tuple[str, ...] | None = None
+
+
+class Command(ABC, Generic[InstructionT]):
+    """One Dockerfile instruction, read from its typed instruction. Commands change config and
+    files; the build loop owns history, snapshots and layers."""
 
     changes_files: ClassVar[bool] = False
 
-    def __init__(self, instruction: Instruction) -> None:
+    def __init__(self, instruction: InstructionT) -> None:
         self.instruction = instruction
 
     @abstractmethod
     def execute(self, ctx: StepContext) -> None:
         """Apply the instruction to ``ctx.state`` and, for file commands, to ``ctx.root``."""
+
+    def cache_layer(self) -> LayerCacheKind | None:
+        """Whether the step's layer may come from the cache, and under which option; None: never."""
+        return None
+
+    def cache_inputs(self, ctx: StepContext) -> CacheInputs:
+        """What this step's cache key covers beyond the instruction, the config and the ARGs."""
+        return CacheInputs(layer=self.cache_layer())
 
     def created_by(self) -> str:
         """The history entry's ``created_by``, as kaniko writes it; with heredocs, the instruction as
@@ -118,7 +142,7 @@ class Command(ABC):
                                       dockerfile=ctx.dockerfile_name)
 
 
-class MetadataCommand(Command):
+class MetadataCommand(Command[InstructionT]):
     """Commands that change only the image config, never the filesystem."""
 
     changes_files = False

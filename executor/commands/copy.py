@@ -4,59 +4,69 @@ from __future__ import annotations
 
 import posixpath
 import tempfile
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable
 
-from executor.contexts.files import BuildContextFiles, ContextSource
-from executor.dockerfile.args import global_scope
-from executor.commands.base import Command, StepContext
-from executor.rootfs.paths import resolve_in_root
+from executor.commands.base import CacheInputs, Command, LayerCacheKind, StepContext
 from executor.commands.copy_sources import Excludes, HeredocFiles, ParentsPattern
 from executor.commands.copying import CopyEngine, CopyOwnership, destination, target_for_file
-from executor.dockerfile import parse_chmod
+from executor.contexts.files import BuildContextFiles, ContextSource
+from executor.dockerfile import CopyInstruction, parse_chmod
+from executor.dockerfile.args import global_scope
 from executor.errors import BuildError, LaminaError
+from executor.rootfs.paths import resolve_in_root
 
 # Handles a file source specially (ADD's archive extraction); returns True when it did.
 FileHook = Callable[[ContextSource, str, CopyEngine], bool]
 
 
-class CopyCommand(Command):
+class CopyCommand(Command[CopyInstruction]):
     changes_files = True
     keyword = "COPY"
 
+    def reads_context(self) -> bool:
+        """Whether the sources come from the build context (not ``--from`` a stage or image)."""
+        return self.instruction.from_ is None
+
+    def cache_layer(self) -> LayerCacheKind | None:
+        return "copy" if self.reads_context() else None
+
+    def cache_inputs(self, ctx: StepContext) -> CacheInputs:
+        if not self.reads_context():
+            return CacheInputs(layer=None)
+        sources, _dest = self.arguments(ctx)
+        return CacheInputs(layer="copy", context_sources=tuple(sources))
+
     def arguments(self, ctx: StepContext) -> tuple[list[str], str]:
         # BuildKit expands each raw word on its own (quotes do not group words in the shell form).
-        words = [self.expand(ctx, word) for word in self.instruction.words]
-        if len(words) < 2:
-            raise self.error(ctx, f"{self.keyword} requires at least two arguments")
-        return words[:-1], words[-1]
+        sources = [self.expand(ctx, word) for word in self.instruction.sources]
+        return sources, self.expand(ctx, self.instruction.dest)
 
     def ownership(self, ctx: StepContext) -> CopyOwnership:
-        flags = self.instruction.flags
+        instruction = self.instruction
         identity = None
-        if flags.get("chown"):
-            spec = self.expand(ctx, flags["chown"][-1])
+        if instruction.chown is not None:
+            spec = self.expand(ctx, instruction.chown)
             try:
                 identity = ctx.users.resolve(spec, purpose="--chown")
             except BuildError as error:
                 raise self.error(ctx, str(error)) from None
         chmod = None
-        if flags.get("chmod"):
-            chmod = parse_chmod(self.expand(ctx, flags["chmod"][-1]), line=self.instruction.line,
+        if instruction.chmod is not None:
+            chmod = parse_chmod(self.expand(ctx, instruction.chmod), line=instruction.line,
                                 dockerfile=ctx.dockerfile_name)
-        return CopyOwnership(identity=identity, chmod=chmod,
-                             keep_source_owner=bool(self.instruction.flags.get("from")))
+        return CopyOwnership(identity=identity, chmod=chmod, keep_source_owner=not self.reads_context())
 
     def execute(self, ctx: StepContext) -> None:
         self.copy(ctx, file_hook=None)
 
     def source_files(self, ctx: StepContext) -> BuildContextFiles:
         """The build context, or with ``--from`` an earlier stage's or an image's files."""
-        if not self.instruction.flags.get("from"):
+        if self.instruction.from_ is None:
             return ctx.files
         # BuildKit expands --from with the global ARGs (those before the first FROM) only.
-        ref = ctx.lexer.process_word(self.instruction.flags["from"][-1], global_scope(ctx.state.global_args),
+        ref = ctx.lexer.process_word(self.instruction.from_, global_scope(ctx.state.global_args),
                                      line=self.instruction.line, dockerfile=ctx.dockerfile_name)
         if ctx.from_sources is None:
             raise self.error(ctx, f"--from={ref}: no stages or images available here")
@@ -88,11 +98,11 @@ class CopyCommand(Command):
     def _copy_sources(self, ctx: StepContext, file_hook: FileHook | None, inline_dir: Path) -> None:
         patterns, dest_word = self.arguments(ctx)
         files = self.source_files(ctx)
-        parents = self.instruction.flag_is_true("parents")
-        excludes = Excludes.of([self.expand(ctx, p) for p in self.instruction.flag_values("exclude")])
+        parents = self.instruction.parents
+        excludes = Excludes.of([self.expand(ctx, p) for p in self.instruction.exclude])
         # Each source with the path --parents keeps below the destination ("" without --parents).
         sources: list[tuple[ContextSource, str]] = []
-        for raw, pattern in zip(self.instruction.words[:-1], patterns):
+        for raw, pattern in zip(self.instruction.sources, patterns, strict=True):
             inline = self.inline_source(ctx, raw, pattern, inline_dir)
             if inline is not None:
                 sources.append((inline, ""))
@@ -104,7 +114,7 @@ class CopyCommand(Command):
                 raise self.error(ctx, f"{self.keyword} failed: {error}") from None
             if not found:
                 where = ("the build context or excluded by .dockerignore" if files is ctx.files
-                         else f"--from={self.instruction.flags['from'][-1]}")
+                         else f"--from={self.instruction.from_}")
                 raise self.error(ctx, f"{self.keyword} failed: {pattern!r} not found in {where}")
             sources.extend((source, spec.kept_path(source) if spec else "")
                            for source in found if not excludes.source_excluded(source))

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import posixpath
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from executor.contexts.files import ContextSource
 from executor.dockerfile import DockerIgnore, Instruction

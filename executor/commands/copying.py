@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from executor.contexts.files import ContextSource
+from executor.errors import BuildError
 from executor.rootfs.paths import image_path, make_directories, resolve_in_root
 from executor.rootfs.users import Identity
-from executor.errors import BuildError
 from snapshot.xattrs import read_xattrs, write_xattr
 
 

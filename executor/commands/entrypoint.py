@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from executor.commands.base import MetadataCommand, StepContext
 from executor.commands.cmd import command_form
+from executor.dockerfile import Instruction
 
 
-class EntrypointCommand(MetadataCommand):
+class EntrypointCommand(MetadataCommand[Instruction]):
     def execute(self, ctx: StepContext) -> None:
         ctx.state.run_config["Entrypoint"] = command_form(ctx, self.instruction.json,
                                                           self.instruction.args)

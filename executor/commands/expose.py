@@ -5,15 +5,16 @@ from __future__ import annotations
 import re
 
 from executor.commands.base import MetadataCommand, StepContext
+from executor.dockerfile import ExposeInstruction
 
 _PORT = re.compile(r"^(\d+)(?:-(\d+))?(?:/(tcp|udp|sctp))?$", re.IGNORECASE)
 
 
-class ExposeCommand(MetadataCommand):
+class ExposeCommand(MetadataCommand[ExposeInstruction]):
     def execute(self, ctx: StepContext) -> None:
         ports = dict(ctx.state.run_config.get("ExposedPorts") or {})
         env = ctx.state.expansion_env()
-        words = [expanded for raw in self.instruction.words
+        words = [expanded for raw in self.instruction.ports
                  for expanded in ctx.lexer.process_words(raw, env, line=self.instruction.line,
                                                          dockerfile=ctx.dockerfile_name)]
         for word in words:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from executor.commands.base import MetadataCommand, StepContext
-from executor.dockerfile import health_config
+from executor.dockerfile import HealthcheckInstruction
 
 
-class HealthcheckCommand(MetadataCommand):
+class HealthcheckCommand(MetadataCommand[HealthcheckInstruction]):
     def execute(self, ctx: StepContext) -> None:
-        health = health_config(self.instruction, ctx.dockerfile_name)
+        health = self.instruction.config
         config: dict[str, object] = {"Test": list(health.test)}
         # Docker's config omits zero durations ("inherit the default").
         for key, value in (("Interval", health.interval), ("Timeout", health.timeout),

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from executor.commands.base import MetadataCommand, StepContext
-from executor.dockerfile import parse_label
+from executor.dockerfile import KeyValueInstruction, expand_pairs
 
 
-class LabelCommand(MetadataCommand):
+class LabelCommand(MetadataCommand[KeyValueInstruction]):
     def execute(self, ctx: StepContext) -> None:
-        pairs = parse_label(self.instruction.args, ctx.state.expansion_env(), **self.where(ctx))
-        ctx.state.run_config["Labels"] = {**(ctx.state.run_config.get("Labels") or {}), **dict(pairs)}
+        pairs = expand_pairs(self.instruction.pairs, ctx.state.expansion_env(), **self.where(ctx))
+        labels = {key: value or "" for key, value in pairs}
+        ctx.state.run_config["Labels"] = {**(ctx.state.run_config.get("Labels") or {}), **labels}

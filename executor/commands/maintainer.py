@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from executor.commands.base import MetadataCommand, StepContext
+from executor.dockerfile import ValueInstruction
 
 
-class MaintainerCommand(MetadataCommand):
+class MaintainerCommand(MetadataCommand[ValueInstruction]):
     def execute(self, ctx: StepContext) -> None:
-        ctx.state.image_values["author"] = self.expand(ctx, self.instruction.args.strip())
+        ctx.state.image_values["author"] = self.expand(ctx, self.instruction.value)

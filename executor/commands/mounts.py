@@ -1,4 +1,5 @@
-"""RUN --mount: parsing BuildKit's mount specs and preparing what they mount for one command.
+"""RUN --mount: preparing what the mounts of one command mount (the specs are parsed and checked
+with the Dockerfile, see ``executor.dockerfile.mounts``).
 
 Every mount lives only in the command's private mount namespace (see ``executor.sandbox``), so its
 contents never reach the root the snapshotter walks. What would otherwise leave a trace is the
@@ -8,155 +9,35 @@ puts their parent's mtime back) after it, as BuildKit's mount-stub cleaner does.
 
 from __future__ import annotations
 
-import csv
 import fcntl
 import os
 import posixpath
 import shutil
 import tempfile
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Mapping
 from urllib.parse import quote
 
 from executor.contexts.files import BuildContextFiles, ContextSource
-from executor.rootfs.paths import image_path, resolve_in_root
+from executor.dockerfile.mounts import MountError, MountRequest
 from executor.errors import LaminaError
 from executor.options import SecretSource
+from executor.rootfs.paths import image_path, resolve_in_root
 from executor.sandbox.runner import BindMount, InlineFile, Mount, TmpfsMount
 
 __all__ = ["MountEnvironment", "MountError", "MountRequest", "PreparedMounts", "RootLookup",
-           "parse_mount", "prepare_mounts"]
+           "prepare_mounts"]
 
-MOUNT_TYPES = ("bind", "cache", "tmpfs", "secret", "ssh")
-SHARING_MODES = ("shared", "private", "locked")
 SECRETS_DIR = "/run/secrets"
 # BuildKit's documented default is required=false (a missing secret is silently not mounted);
 # lamina fails the build instead, so that a typo in an id cannot produce an image built without
 # its secret. ``required=false`` restores BuildKit's behaviour for one mount.
 SECRET_REQUIRED_BY_DEFAULT = True
 
-_KEY_ALIASES = {"dst": "target", "destination": "target", "src": "source", "ro": "readonly",
-                "rw": "readwrite"}
-_KEYS = frozenset({"type", "target", "source", "from", "readonly", "readwrite", "id", "sharing",
-                   "mode", "uid", "gid", "required", "env", "size"})
-_BOOLEAN_KEYS = frozenset({"readonly", "readwrite", "required"})
-_SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "m": 1024**2, "mb": 1024**2, "g": 1024**3,
-               "gb": 1024**3}
-
 # Resolves a --mount from= value (a stage name or index, or an image reference) to a directory.
 RootLookup = Callable[[str], Path]
-
-
-class MountError(ValueError):
-    """A bad or unsatisfiable --mount spec; the RUN command reports it with its line."""
-
-
-@dataclass(frozen=True)
-class MountRequest:
-    """One ``--mount=...`` after parsing and ``$VAR`` expansion, BuildKit's defaults not yet applied."""
-
-    type: str
-    target: str | None = None
-    source: str | None = None
-    from_: str | None = None
-    readonly: bool | None = None
-    id: str | None = None
-    sharing: str = "shared"
-    mode: int | None = None
-    uid: int = 0
-    gid: int = 0
-    required: bool | None = None
-    env: str | None = None
-    size: int | None = None
-
-
-def _boolean(key: str, value: str | None) -> bool:
-    if value is None:
-        return True
-    lowered = value.lower()
-    if lowered in ("true", "1", "t"):
-        return True
-    if lowered in ("false", "0", "f"):
-        return False
-    raise MountError(f"invalid value for {key}: {value!r} (expected true or false)")
-
-
-def _integer(key: str, value: str, base: int = 10) -> int:
-    try:
-        number = int(value, base)
-    except ValueError:
-        raise MountError(f"invalid value for {key}: {value!r}") from None
-    if number < 0:
-        raise MountError(f"invalid value for {key}: {value!r}")
-    return number
-
-
-def _size(value: str) -> int:
-    number = value.rstrip("bBkKmMgG")
-    unit = value[len(number):].lower()
-    if unit not in _SIZE_UNITS or not number:
-        raise MountError(f"invalid value for size: {value!r}")
-    return int(_integer("size", number) * _SIZE_UNITS[unit])
-
-
-def parse_mount(spec: str, expand: Callable[[str], str]) -> MountRequest:
-    """``type=cache,target=/root/.cache,id=pip`` -> ``MountRequest`` (BuildKit's csv fields);
-    ``expand`` substitutes ``$VAR`` in each value."""
-    try:
-        fields = next(csv.reader([spec]), [])
-    except csv.Error as error:
-        raise MountError(f"invalid --mount {spec!r}: {error}") from None
-    values: dict[str, str | None] = {}
-    for item in fields:
-        key, eq, value = item.partition("=")
-        key = _KEY_ALIASES.get(key.strip().lower(), key.strip().lower())
-        if key not in _KEYS:
-            raise MountError(f"unexpected key {key!r} in {item!r} of --mount={spec}")
-        if not eq and key not in _BOOLEAN_KEYS:
-            raise MountError(f"--mount {key} needs a value ({key}=...) in --mount={spec}")
-        values[key] = expand(value) if eq else None
-    kind = (values.pop("type", None) or "bind").lower()
-    if kind not in MOUNT_TYPES:
-        raise MountError(f"unsupported mount type {kind!r} (use one of {', '.join(MOUNT_TYPES)})")
-    if kind == "ssh":
-        raise MountError("--mount=type=ssh is not supported")
-    readonly = _boolean("readonly", values["readonly"]) if "readonly" in values else None
-    if "readwrite" in values:
-        readonly = not _boolean("readwrite", values["readwrite"])
-    sharing = (values.get("sharing") or "shared").lower()
-    if sharing not in SHARING_MODES:
-        raise MountError(f"unsupported sharing value {sharing!r} (use shared, private or locked)")
-    request = MountRequest(
-        type=kind, target=values.get("target") or None, source=values.get("source") or None,
-        from_=values.get("from") or None, readonly=readonly, id=values.get("id") or None,
-        sharing=sharing,
-        mode=_integer("mode", values["mode"] or "", 8) if "mode" in values else None,
-        uid=_integer("uid", values["uid"] or "") if "uid" in values else 0,
-        gid=_integer("gid", values["gid"] or "") if "gid" in values else 0,
-        required=_boolean("required", values["required"]) if "required" in values else None,
-        env=values.get("env") or None,
-        size=_size(values["size"] or "") if "size" in values else None)
-    _check(request, spec)
-    return request
-
-
-def _check(request: MountRequest, spec: str) -> None:
-    if request.type == "secret":
-        if request.id is None and request.target is None and request.env is None:
-            raise MountError(f"secret mount needs an id (or a target): --mount={spec}")
-        if request.id is None and request.target is None:
-            raise MountError(f"secret mount with env= needs an id: --mount={spec}")
-        return
-    if request.target is None:
-        raise MountError(f"mount type={request.type} needs a target: --mount={spec}")
-    if request.type != "cache" and request.sharing != "shared" and "sharing" in spec:
-        raise MountError(f"sharing is only valid for cache mounts: --mount={spec}")
-    if request.env is not None:
-        raise MountError(f"env is only valid for secret mounts: --mount={spec}")
-    if request.type == "tmpfs" and (request.source or request.from_):
-        raise MountError(f"tmpfs mounts take no source or from: --mount={spec}")
 
 
 @dataclass(frozen=True)

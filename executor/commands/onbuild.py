@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from executor.commands.base import MetadataCommand, StepContext
+from executor.dockerfile import Instruction
 
 
-class OnbuildCommand(MetadataCommand):
+class OnbuildCommand(MetadataCommand[Instruction]):
     def execute(self, ctx: StepContext) -> None:
         trigger = self.instruction.args.strip()
         if not trigger:

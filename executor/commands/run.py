@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import logging
 
-from executor.commands.mounts import MountError, MountRequest, parse_mount, prepare_mounts
-from executor.rootfs.paths import make_directories
-from executor.commands.base import Command, StepContext
+from executor.commands.base import Command, LayerCacheKind, StepContext
+from executor.commands.mounts import MountError, MountRequest, prepare_mounts
+from executor.dockerfile import RunInstruction
 from executor.dockerfile.heredoc import heredoc_marker
 from executor.errors import BuildError, RunCommandFailed
+from executor.rootfs.paths import make_directories
 from executor.sandbox.runner import ProcessSpec
 
 log = logging.getLogger("lamina")
@@ -19,8 +20,11 @@ DEFAULT_SHELL = ["/bin/sh", "-c"]
 HEREDOC_SCRIPTS = "/dev/pipes"
 
 
-class RunCommand(Command):
+class RunCommand(Command[RunInstruction]):
     changes_files = True
+
+    def cache_layer(self) -> LayerCacheKind | None:
+        return "run"
 
     def _shell(self, ctx: StepContext) -> list[str]:
         return list(ctx.state.run_config.get("Shell") or DEFAULT_SHELL)
@@ -53,19 +57,20 @@ class RunCommand(Command):
     def mount_requests(self, ctx: StepContext) -> list[MountRequest]:
         env = ctx.state.expansion_env()
         requests = []
-        for spec in self.instruction.flag_values("mount"):
+        for mount in self.instruction.mounts:
             try:
-                requests.append(parse_mount(spec, lambda word: ctx.lexer.process_word(
+                requests.append(mount.request(lambda word: ctx.lexer.process_word(
                     word, env, line=self.instruction.line, dockerfile=ctx.dockerfile_name)))
             except MountError as error:
                 raise self.error(ctx, f"RUN --mount: {error}") from None
         return requests
 
     def execute(self, ctx: StepContext) -> None:
-        for flag in self.instruction.flags:
-            if flag == "mount" or (flag == "network" and self.instruction.flags[flag][-1] in ("default", "host")):
-                continue
-            raise self.error(ctx, f"RUN --{flag} is not supported yet")
+        unsupported = {"network": self.instruction.network not in (None, "default", "host"),
+                       "security": self.instruction.security is not None}
+        for flag in self.instruction.flags:  # the first one as written
+            if unsupported.get(flag):
+                raise self.error(ctx, f"RUN --{flag} is not supported yet")
         requests = self.mount_requests(ctx)
         argv = self.argv(ctx)
         state = ctx.state

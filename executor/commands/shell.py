@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from executor.commands.base import MetadataCommand, StepContext
+from executor.dockerfile import ShellInstruction
 
 
-class ShellCommand(MetadataCommand):
+class ShellCommand(MetadataCommand[ShellInstruction]):
     def execute(self, ctx: StepContext) -> None:
-        if not self.instruction.json:
+        if not self.instruction.shell:
             raise self.error(ctx, "SHELL requires the arguments to be in JSON form")
-        ctx.state.run_config["Shell"] = list(self.instruction.json)
+        ctx.state.run_config["Shell"] = list(self.instruction.shell)

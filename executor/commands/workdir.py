@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from executor.rootfs.paths import image_path, make_directories
 from executor.commands.base import Command, StepContext
+from executor.dockerfile import ValueInstruction
 from executor.errors import BuildError
+from executor.rootfs.paths import image_path, make_directories
 
 
-class WorkdirCommand(Command):
+class WorkdirCommand(Command[ValueInstruction]):
     changes_files = True
 
     def execute(self, ctx: StepContext) -> None:
-        path = self.expand(ctx, self.instruction.args.strip())
+        path = self.expand(ctx, self.instruction.value)
         if not path:
             raise self.error(ctx, "WORKDIR requires a path")
         current = ctx.state.run_config.get("WorkingDir") or "/"

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
-from executor.dockerfile import Dockerfile, parse_arg
+from executor.dockerfile import Dockerfile, expand_pairs
 
 log = logging.getLogger("lamina")
 
@@ -30,8 +30,8 @@ def global_arg_values(dockerfile: Dockerfile, build_args: Mapping[str, str]) -> 
     values: dict[str, str | None] = dict(platform_args())
     for instruction in dockerfile.global_args:
         scope = {k: v for k, v in values.items() if v is not None}
-        for name, default in parse_arg(instruction.args, scope, escape=dockerfile.escape,
-                                       line=instruction.line, dockerfile=dockerfile.name):
+        for name, default in expand_pairs(instruction.pairs, scope, escape=dockerfile.escape,
+                                          line=instruction.line, dockerfile=dockerfile.name):
             values[name] = build_args.get(name, default)
     return values
 

@@ -161,7 +161,7 @@ class IgnorePattern:
 
     def may_match_below(self, rel_dir: str) -> bool:
         """Could this pattern match ``rel_dir/<something>``? Conservative: True when unsure."""
-        for part, component in zip(rel_dir.split("/"), self.components):
+        for part, component in zip(rel_dir.split("/"), self.components, strict=False):
             if component is None:
                 return True
             if not component.match(part):

@@ -1,9 +1,7 @@
-"""Instruction flags (``COPY --from=build``, ``RUN --mount=...``): BuildKit's ``extractBuilderFlags``
-and ``BFlags`` rules.
+"""Instruction flags (``COPY --from=build``, ``RUN --mount=...``): BuildKit's ``BFlags`` rules.
 
-Flags are the leading words that start with ``--``; the first other word (or a bare ``--``) starts
-the arguments. Within a flag word, quotes are removed and ``\\`` escapes the next character
-(always backslash, whatever the escape directive says, as in BuildKit).
+Flags are the leading words that start with ``--`` (``words.extract_flag_words``); the first other
+word (or a bare ``--``) starts the arguments. Which flags each instruction accepts and how often.
 """
 
 from __future__ import annotations
@@ -12,7 +10,7 @@ from collections.abc import Mapping
 from enum import Enum
 
 from executor.dockerfile.errors import DockerfileError
-from executor.dockerfile.shell_lexer import is_go_space
+from executor.dockerfile.words import extract_flag_words
 
 __all__ = ["FlagKind", "FLAG_SPECS", "extract_flag_words", "parse_flags"]
 
@@ -33,77 +31,6 @@ FLAG_SPECS: Mapping[str, Mapping[str, FlagKind]] = {
     "FROM": {"platform": _S},
     "HEALTHCHECK": {"interval": _S, "timeout": _S, "start-period": _S, "start-interval": _S, "retries": _S},
 }
-
-
-def extract_flag_words(text: str) -> tuple[str, list[str]]:
-    """Split ``text`` (what follows the keyword) into its leading ``--flag`` words, with quotes and
-    escapes removed, and the rest of the text."""
-    words: list[str] = []
-    in_spaces, in_word, in_quote = 0, 1, 2
-    phase = in_spaces
-    word: list[str] = []
-    quote = ""
-    blank_ok = False
-    n = len(text)
-    pos = 0
-    while pos <= n:
-        ch = text[pos] if pos < n else ""
-        if phase == in_spaces:
-            if pos == n:
-                break
-            if is_go_space(ch):
-                pos += 1
-                continue
-            if ch != "-" or pos + 1 == n or text[pos + 1] != "-":
-                return text[pos:], words
-            phase = in_word
-        if pos == n:  # in a word or a quote at end of input
-            current = "".join(word)
-            if current != "--" and (blank_ok or current):
-                words.append(current)
-            break
-        if phase == in_word:
-            if is_go_space(ch):
-                phase = in_spaces
-                current = "".join(word)
-                if current == "--":
-                    return text[pos:], words
-                if blank_ok or current:
-                    words.append(current)
-                word = []
-                blank_ok = False
-                pos += 1
-                continue
-            if ch in ("'", '"'):
-                quote = ch
-                blank_ok = True
-                phase = in_quote
-                pos += 1
-                continue
-            if ch == "\\":
-                if pos + 1 == n:
-                    pos += 1
-                    continue
-                pos += 1
-                ch = text[pos]
-            word.append(ch)
-            pos += 1
-            continue
-        # in a quote
-        if ch == quote:
-            phase = in_word
-            pos += 1
-            continue
-        if ch == "\\":
-            if pos + 1 == n:
-                phase = in_word
-                pos += 1
-                continue
-            pos += 1
-            ch = text[pos]
-        word.append(ch)
-        pos += 1
-    return "", words
 
 
 def parse_flags(

@@ -8,14 +8,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from executor.dockerfile.errors import DockerfileError
 
-if TYPE_CHECKING:
-    from executor.dockerfile.parser import Instruction
-
-__all__ = ["HealthConfig", "health_config", "parse_go_duration", "validate_healthcheck"]
+__all__ = ["HealthConfig", "parse_go_duration", "validate_healthcheck"]
 
 _UNITS_NS = {
     "ns": 1,
@@ -131,11 +127,4 @@ def validate_healthcheck(
         start_period=durations["start-period"],
         start_interval=durations["start-interval"],
         retries=retries,
-    )
-
-
-def health_config(instruction: Instruction, dockerfile: str = "Dockerfile") -> HealthConfig:
-    """The ``Healthcheck`` a parsed HEALTHCHECK instruction sets (it was validated when parsed)."""
-    return validate_healthcheck(
-        instruction.words, instruction.json, instruction.flags, line=instruction.line, dockerfile=dockerfile
     )

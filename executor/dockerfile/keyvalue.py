@@ -10,12 +10,16 @@ before the instruction, so ``ENV a=2 b=$a`` gives ``b`` the previous ``a`` (as D
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 from executor.dockerfile.errors import DockerfileError
-from executor.dockerfile.shell_lexer import ShellLexer, is_go_space
+from executor.dockerfile.shell_lexer import ShellLexer
+from executor.dockerfile.words import split_words
 
 __all__ = [
+    "arg_pairs",
+    "expand_pairs",
     "split_words",
     "split_key_values",
     "split_arg_pairs",
@@ -25,68 +29,6 @@ __all__ = [
 ]
 
 _WHITESPACE = re.compile(r"[\t\v\f\r ]+")
-
-
-def split_words(text: str, escape: str = "\\") -> list[str]:
-    """BuildKit's ``parseWords``: split on whitespace outside quotes, keeping quotes and escapes."""
-    words: list[str] = []
-    in_spaces, in_word, in_quote = 0, 1, 2
-    phase = in_spaces
-    quote = ""
-    blank_ok = False
-    word: list[str] = []
-    n = len(text)
-    pos = 0
-    while pos <= n:
-        ch = text[pos] if pos < n else ""
-        if phase == in_spaces:
-            if pos == n:
-                break
-            if is_go_space(ch):
-                pos += 1
-                continue
-            phase = in_word
-        if pos == n:
-            if blank_ok or word:
-                words.append("".join(word))
-            break
-        if phase == in_word:
-            if is_go_space(ch):
-                phase = in_spaces
-                if blank_ok or word:
-                    words.append("".join(word))
-                word = []
-                blank_ok = False
-                pos += 1
-                continue
-            if ch in ("'", '"'):
-                quote = ch
-                blank_ok = True
-                phase = in_quote
-            if ch == escape:
-                if pos + 1 == n:
-                    pos += 1  # an escape at the end of the line is dropped
-                    continue
-                word.append(ch)  # kept, with the character it escapes, for process_word
-                pos += 1
-                ch = text[pos]
-            word.append(ch)
-            pos += 1
-            continue
-        # in a quote
-        if ch == quote:
-            phase = in_word
-        if ch == escape and quote != "'":
-            if pos + 1 == n:
-                phase = in_word
-                pos += 1
-                continue
-            word.append(ch)
-            pos += 1
-            ch = text[pos]
-        word.append(ch)
-        pos += 1
-    return words
 
 
 def split_key_values(
@@ -125,22 +67,31 @@ def split_arg_pairs(
     words = split_words(text, escape)
     if not words:
         raise DockerfileError("ARG requires at least one argument", line, dockerfile)
+    pairs = arg_pairs(words)
+    if any(key == "" and value is not None for key, value in pairs):
+        raise DockerfileError("ARG names can not be blank", line, dockerfile)
+    return pairs
+
+
+def arg_pairs(words: list[str]) -> list[tuple[str, str | None]]:
+    """ARG's raw words (``split_words``) as ``(name, default or None)`` pairs."""
     pairs: list[tuple[str, str | None]] = []
     for word in words:
         key, eq, value = word.partition("=")
-        if eq and key == "":
-            raise DockerfileError("ARG names can not be blank", line, dockerfile)
         pairs.append((key, value if eq else None))
     return pairs
 
 
-def _expand(
-    pairs: list[tuple[str, str | None]],
+def expand_pairs(
+    pairs: Iterable[tuple[str, str | None]],
     env: Mapping[str, str],
-    escape: str,
-    line: int | None,
-    dockerfile: str,
+    *,
+    escape: str = "\\",
+    line: int | None = None,
+    dockerfile: str = "Dockerfile",
 ) -> list[tuple[str, str | None]]:
+    """Raw pairs with ``$VAR`` substituted and quotes removed in each key and value, all against
+    ``env`` as it was before the instruction."""
     lexer = ShellLexer(escape)
     before = dict(env)  # one snapshot for every pair of the instruction
     out: list[tuple[str, str | None]] = []
@@ -151,30 +102,28 @@ def _expand(
     return out
 
 
-def parse_env(
-    text: str,
-    env: Mapping[str, str],
-    *,
-    escape: str = "\\",
-    line: int | None = None,
-    dockerfile: str = "Dockerfile",
-) -> list[tuple[str, str]]:
-    """ENV arguments as expanded ``(key, value)`` pairs, in order (a later duplicate key wins)."""
-    raw = split_key_values(text, "ENV", escape=escape, line=line, dockerfile=dockerfile)
-    return [(k, v or "") for k, v in _expand(list(raw), env, escape, line, dockerfile)]
+@dataclass(frozen=True)
+class _KeyValueParser:
+    """``parse_env`` and ``parse_label``: one body, the keyword only names the instruction in errors."""
+
+    keyword: str
+
+    def __call__(
+        self,
+        text: str,
+        env: Mapping[str, str],
+        *,
+        escape: str = "\\",
+        line: int | None = None,
+        dockerfile: str = "Dockerfile",
+    ) -> list[tuple[str, str]]:
+        """ENV/LABEL arguments as expanded ``(key, value)`` pairs, in order (a later duplicate wins)."""
+        raw = split_key_values(text, self.keyword, escape=escape, line=line, dockerfile=dockerfile)
+        return [(k, v or "") for k, v in expand_pairs(raw, env, escape=escape, line=line, dockerfile=dockerfile)]
 
 
-def parse_label(
-    text: str,
-    env: Mapping[str, str],
-    *,
-    escape: str = "\\",
-    line: int | None = None,
-    dockerfile: str = "Dockerfile",
-) -> list[tuple[str, str]]:
-    """LABEL arguments as expanded ``(key, value)`` pairs, in order."""
-    raw = split_key_values(text, "LABEL", escape=escape, line=line, dockerfile=dockerfile)
-    return [(k, v or "") for k, v in _expand(list(raw), env, escape, line, dockerfile)]
+parse_env = _KeyValueParser("ENV")
+parse_label = _KeyValueParser("LABEL")
 
 
 def parse_arg(
@@ -187,4 +136,4 @@ def parse_arg(
 ) -> list[tuple[str, str | None]]:
     """ARG arguments as expanded ``(name, default or None)`` pairs, in order."""
     raw = split_arg_pairs(text, escape=escape, line=line, dockerfile=dockerfile)
-    return _expand(raw, env, escape, line, dockerfile)
+    return expand_pairs(raw, env, escape=escape, line=line, dockerfile=dockerfile)

@@ -3,8 +3,10 @@
 Parsing is BuildKit's (``frontend/dockerfile/parser`` + ``instructions/parse.go``): keywords are
 case-insensitive, flags are the leading ``--name[=value]`` words, an argument text that parses as a
 JSON array of strings is the exec form (a JSON array holding anything else is an error), and
-everything else is the shell form. Nothing is expanded here: ``$VAR`` substitution needs the
-build-time environment and is the build's job (see ``ShellLexer`` and ``keyvalue``).
+everything else is the shell form. Each instruction comes out typed (``typed.typed_instruction``:
+``RunInstruction`` with its mounts, ``CopyInstruction`` with its flags, ...), its flag values checked.
+Nothing is expanded here: ``$VAR`` substitution needs the build-time environment and is the build's
+job (see ``ShellLexer`` and ``keyvalue``).
 """
 
 from __future__ import annotations
@@ -13,14 +15,16 @@ import difflib
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from executor.dockerfile.errors import DockerfileError
 from executor.dockerfile.flags import extract_flag_words, parse_flags
-from executor.dockerfile.healthcheck import validate_healthcheck
-from executor.dockerfile.heredoc import HEREDOC_KEYWORDS, Heredoc, heredoc_markers
-from executor.dockerfile.keyvalue import split_arg_pairs, split_key_values, split_words
+from executor.dockerfile.heredoc import HEREDOC_KEYWORDS, heredoc_markers
+from executor.dockerfile.instructions import ArgInstruction, FromInstruction, Instruction
+from executor.dockerfile.keyvalue import split_arg_pairs, split_key_values
 from executor.dockerfile.lines import Directives, LogicalLine, SourceLines, logical_lines, read_directives
+from executor.dockerfile.typed import typed_instruction
+from executor.dockerfile.words import split_words
 
 __all__ = ["Dockerfile", "Instruction", "Stage", "parse_dockerfile", "parse_instruction", "KEYWORDS"]
 
@@ -41,48 +45,6 @@ _WHITESPACE_LIST = frozenset({"ADD", "COPY", "VOLUME", "EXPOSE", "FROM"})
 
 
 @dataclass(frozen=True)
-class Instruction:
-    """One instruction as written.
-
-    ``original`` is the logical line (continuations joined, comments inside them dropped), what
-    Docker records as the instruction's source. ``args`` is the text after the keyword and flags.
-    ``json`` is the exec form when ``args`` (for HEALTHCHECK: the text after ``CMD``) is a JSON array
-    of strings. ``words`` are BuildKit's raw (unexpanded) arguments: the JSON list, or for
-    ADD/COPY/VOLUME/EXPOSE/FROM the whitespace-split shell form, for ARG the quote-aware words, for
-    ENV/LABEL the flattened raw key/value pairs, for HEALTHCHECK the type then its command, for
-    ONBUILD the trigger's keyword and words, else ``[args]``. ``trigger`` is ONBUILD's instruction.
-    ``heredocs`` hold the bodies read after the line; ``end_line`` is then the last terminator's line.
-    """
-
-    keyword: str
-    line: int
-    end_line: int
-    original: str
-    flags: dict[str, list[str]]
-    args: str
-    json: list[str] | None
-    words: list[str] = field(default_factory=list)
-    trigger: Instruction | None = None
-    heredocs: tuple[Heredoc, ...] = ()  # RUN/COPY/ADD ``<<EOF`` bodies, in the order announced
-
-    @property
-    def is_exec_form(self) -> bool:
-        return self.json is not None
-
-    def flag(self, name: str) -> str | None:
-        """The (last) value of ``--name``, or None if absent; booleans read "true"/"false"."""
-        values = self.flags.get(name)
-        return values[-1] if values else None
-
-    def flag_values(self, name: str) -> list[str]:
-        """Every value of a repeatable flag such as ``--mount`` or ``--exclude``, in order."""
-        return list(self.flags.get(name, []))
-
-    def flag_is_true(self, name: str) -> bool:
-        return self.flag(name) == "true"
-
-
-@dataclass(frozen=True)
 class Stage:
     """A build stage: its FROM line and the instructions up to the next FROM."""
 
@@ -92,14 +54,14 @@ class Stage:
     platform: str | None  # --platform, as written
     line: int
     instructions: list[Instruction]
-    from_instruction: Instruction
+    from_instruction: FromInstruction
 
 
 @dataclass(frozen=True)
 class Dockerfile:
     name: str
     directives: Directives
-    global_args: list[Instruction]  # the ARGs before the first FROM
+    global_args: list[ArgInstruction]  # the ARGs before the first FROM
     stages: list[Stage]
 
     @property
@@ -169,12 +131,12 @@ def parse_instruction(
 
 
 def _assemble(instructions: list[Instruction], directives: Directives, name: str) -> Dockerfile:
-    global_args: list[Instruction] = []
+    global_args: list[ArgInstruction] = []
     stages: list[Stage] = []
     current: list[Instruction] | None = None
     names: dict[str, int] = {}
     for ins in instructions:
-        if ins.keyword == "FROM":
+        if isinstance(ins, FromInstruction):
             stage_name = _stage_name(ins, name)
             if stage_name is not None:
                 if stage_name in names:
@@ -187,15 +149,15 @@ def _assemble(instructions: list[Instruction], directives: Directives, name: str
                 Stage(
                     index=len(stages),
                     name=stage_name,
-                    base=ins.words[0],
-                    platform=ins.flag("platform"),
+                    base=ins.image,
+                    platform=ins.platform,
                     line=ins.line,
                     instructions=current,
                     from_instruction=ins,
                 )
             )
         elif current is None:
-            if ins.keyword != "ARG":
+            if not isinstance(ins, ArgInstruction):
                 raise DockerfileError(
                     f"no build stage in current context: {ins.keyword} before the first FROM"
                     " (only ARG may come before FROM)",
@@ -278,11 +240,9 @@ def _parse_logical(logical: LogicalLine, escape: str, dockerfile: str) -> Instru
         flags: dict[str, list[str]] = {}  # BuildKit does not look at flags of HEALTHCHECK NONE
     else:
         flags = parse_flags(keyword, flag_words, line=line, dockerfile=dockerfile)
-    if keyword == "HEALTHCHECK":
-        validate_healthcheck(words, json_form, flags, line=line, dockerfile=dockerfile)
     if keyword == "ONBUILD":
         args = _ONBUILD_PREFIX.sub("", logical.text)
-    return Instruction(
+    base = Instruction(
         keyword=keyword,
         line=line,
         end_line=logical.end_line,
@@ -293,6 +253,7 @@ def _parse_logical(logical: LogicalLine, escape: str, dockerfile: str) -> Instru
         words=words,
         trigger=trigger,
     )
+    return typed_instruction(base, escape=escape, dockerfile=dockerfile)
 
 
 def _words_for(

@@ -15,20 +15,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from executor.dockerfile.errors import ShellExpansionError
+from executor.dockerfile.go_regexp import go_replace_all
+from executor.dockerfile.words import WordCollector, is_go_space
 
 __all__ = ["ShellLexer", "is_go_space"]
 
 _EOF = ""
 _SPECIAL_PARAMS = frozenset("@*#?-$!0")
-# Python's str.isspace also accepts the ASCII file/group/record/unit separators; Go's does not.
-_NOT_GO_SPACE = frozenset("\x1c\x1d\x1e\x1f")
-
-
-def is_go_space(ch: str) -> bool:
-    """Go's ``unicode.IsSpace`` for one character."""
-    return ch.isspace() and ch not in _NOT_GO_SPACE
-
-
 def _go_quote(text: str) -> str:
     """Close to Go's ``%q``, for error messages that quote the input."""
     return json.dumps(text, ensure_ascii=False)
@@ -82,43 +75,6 @@ class ShellLexer:
             ) from None
 
 
-class _Words:
-    """The word splitter running alongside expansion (BuildKit's ``wordsStruct``)."""
-
-    def __init__(self) -> None:
-        self.word = ""
-        self.words: list[str] = []
-        self.in_word = False
-
-    def add_char(self, ch: str) -> None:
-        if is_go_space(ch):
-            if self.in_word and self.word:
-                self.words.append(self.word)
-                self.word = ""
-                self.in_word = False
-        else:
-            self.add_raw_char(ch)
-
-    def add_raw_char(self, ch: str) -> None:
-        self.word += ch
-        self.in_word = True
-
-    def add_string(self, text: str) -> None:
-        for ch in text:
-            self.add_char(ch)
-
-    def add_raw_string(self, text: str) -> None:
-        self.word += text
-        self.in_word = True
-
-    def get_words(self) -> list[str]:
-        if self.word:
-            self.words.append(self.word)
-            self.word = ""
-            self.in_word = False
-        return self.words
-
-
 class _ShellWord:
     """One expansion in progress: a cursor over the input plus the lexer's options."""
 
@@ -151,7 +107,7 @@ class _ShellWord:
 
     def _process_stop_on(self, stop: str | None) -> tuple[str, list[str]]:
         result: list[str] = []
-        words = _Words()
+        words = WordCollector()
         escape = self.lexer.escape
         while self.peek() != _EOF:
             ch = self.peek()
@@ -326,7 +282,7 @@ class _ShellWord:
             return "${" + name + "/" + pattern + "/" + replacement + "}"
         regex = _shell_pattern_to_regex(pattern, greedy=True, anchored=False)
         if replace_all:
-            return _go_replace_all(regex, value, replacement)
+            return go_replace_all(regex, value, replacement)
         match = regex.search(value)
         if match is None:
             return value
@@ -407,49 +363,3 @@ def _reverse_pattern(pattern: str) -> str:
 def _trim_suffix(pattern: str, value: str, greedy: bool) -> str:
     # A regex cannot find the shortest rightmost match, so reverse both and trim a prefix.
     return _trim_prefix(_reverse_pattern(pattern), value[::-1], greedy)[::-1]
-
-
-_GO_TEMPLATE_REF = re.compile(r"\{(\w+)\}|(\w+)")
-
-
-def _go_expand(template: str, match: re.Match[str]) -> str:
-    """Go's ``Regexp.Expand`` for a regex whose only group is the whole match: ``$0``/``${0}`` is the
-    match, ``$$`` is ``$``, other names are empty, a malformed ``$`` stays literal."""
-    out: list[str] = []
-    rest = template
-    while True:
-        before, dollar, after = rest.partition("$")
-        out.append(before)
-        if not dollar:
-            return "".join(out)
-        if after.startswith("$"):
-            out.append("$")
-            rest = after[1:]
-            continue
-        ref = _GO_TEMPLATE_REF.match(after)
-        if ref is None:
-            out.append("$")
-            rest = after
-            continue
-        name = ref.group(1) or ref.group(2)
-        if name.isascii() and name.isdigit() and int(name) == 0:
-            out.append(match.group(0))
-        rest = after[ref.end() :]
-
-
-def _go_replace_all(regex: re.Pattern[str], value: str, template: str) -> str:
-    """Go's ``ReplaceAllString``: unlike ``re.sub``, an empty match right after a match is not replaced."""
-    out: list[str] = []
-    last_match_end = 0
-    search_pos = 0
-    while search_pos <= len(value):
-        match = regex.search(value, search_pos)
-        if match is None:
-            break
-        out.append(value[last_match_end : match.start()])
-        if match.end() > last_match_end or match.start() == 0:
-            out.append(_go_expand(template, match))
-        last_match_end = match.end()
-        search_pos = search_pos + 1 if match.end() <= search_pos else match.end()
-    out.append(value[last_match_end:])
-    return "".join(out)

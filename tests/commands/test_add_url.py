@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import http.server
 import io
 import os
 import tarfile
 import threading
+from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -85,3 +86,39 @@ def test_add_url_errors(tmp_path: Path, registry: RunningRegistry, busybox_image
     assert len(run.error_lines) == 1, run.stderr
     assert "Dockerfile:3:" in run.error_lines[0] and message in run.error_lines[0], run.error_lines[0]
     assert not pushed(registry, destination)
+
+
+class _BusyOnceHandler(http.server.BaseHTTPRequestHandler):
+    """Answers 503 to the first GET of each path, then the payload; records User-Agents."""
+
+    seen: list[tuple[str, str]] = []
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802
+        busy = all(path != self.path for path, _ in self.seen)
+        self.seen.append((self.path, self.headers.get("User-Agent", "")))
+        body = b"busy\n" if busy else PAYLOAD
+        self.send_response(503 if busy else 200)
+        self.send_header("Retry-After", "0")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def test_add_url_retries_a_busy_server_and_names_lamina(tmp_path: Path, registry: RunningRegistry,
+                                                        busybox_image: str) -> None:
+    _BusyOnceHandler.seen = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _BusyOnceHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/busy/payload.bin"
+        _, image = build_and_pull(tmp_path, registry, f"FROM {busybox_image}\nADD {url} /opt/\n")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert image.tree()["/opt/payload.bin"].content == PAYLOAD
+    assert [path for path, _ in _BusyOnceHandler.seen] == ["/busy/payload.bin"] * 2
+    assert all(agent.startswith("lamina/") for _, agent in _BusyOnceHandler.seen)
