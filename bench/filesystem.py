@@ -14,8 +14,8 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 __all__ = ["fresh_filesystem"]
 

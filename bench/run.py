@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     if os.geteuid() != 0:
         parser.error("the benchmark needs root (lamina's --root sandbox and buildah chroot)")
     scratch = Path(tempfile.mkdtemp(prefix="lamina-bench-", dir=args.workdir))
-    started = datetime.datetime.now(datetime.timezone.utc)
+    started = datetime.datetime.now(datetime.UTC)
     try:
         with run_registry(scratch / "registry") as registry:
             needed = {base for n in names for base in WORKLOADS[n].needs}

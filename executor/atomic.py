@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import logging
 import os
 import secrets
 import shutil
 import time
-import logging
+from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO
 
 __all__ = ["PARTIAL_MARK", "atomic_directory", "atomic_file", "partial_path", "sweep_abandoned",
            "write_text_atomically"]

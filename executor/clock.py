@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime
-from typing import Callable
+from collections.abc import Callable
 
 Clock = Callable[[], str]
 
 
 def utc_now() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def epoch() -> str:

@@ -18,7 +18,7 @@ import os
 import signal
 import sys
 import traceback
-from typing import Callable
+from collections.abc import Callable
 
 __all__ = ["FORWARDED_SIGNALS", "exit_code_of", "is_init", "serve_as_init"]
 

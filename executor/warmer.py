@@ -9,24 +9,23 @@ import logging
 import os
 import sys
 import tempfile
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
 
-from executor.cli import registry_flags
-from executor.dockerfile.args import global_arg_values
-from executor.registry.pull import pull_image
 from executor.builder.build import read_dockerfile
-from executor.registry.routing import RegistryClients
 from executor.builder.plan import make_expander
 from executor.cache.base_images import BaseImageCache
-from executor.cli import VERBOSITY_LEVELS, FlagParser, key_values, normalize_booleans, run_cli
+from executor.cli import VERBOSITY_LEVELS, FlagParser, key_values, normalize_booleans, registry_flags, run_cli
 from executor.contexts.web import download_dockerfile
 from executor.dockerfile import Dockerfile, ShellLexer
+from executor.dockerfile.args import global_arg_values
 from executor.errors import LaminaError, UsageError
 from executor.options import RegistryOptions
 from executor.outputs import tarball_tags
 from executor.registry import parse_reference
+from executor.registry.pull import pull_image
+from executor.registry.routing import RegistryClients
 
 log = logging.getLogger("lamina")
 

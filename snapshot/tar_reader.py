@@ -248,10 +248,7 @@ class TarReader:
                 if key.startswith(_XATTR_PREFIX):
                     xattrs = {} if xattrs is None else xattrs
                     xattrs[key[len(_XATTR_PREFIX):]] = value
-        name = long_name.decode("utf-8", "surrogateescape")
-        if "\0" in name:  # only a PAX path can carry one; no file system name can
-            raise LayerFormatError(f"corrupt layer archive: entry name {quoted(name)} holds a NUL byte "
-                                   f"(offset {at})")
+        name = _decode_name(long_name, "entry name", at)
         if kind == 0 and name.endswith("/"):
             kind = DIRECTORY  # an old-style directory, as tarfile reads it
         if kind in _HEADER_ONLY:
@@ -259,19 +256,16 @@ class TarReader:
         self._body_left = size
         self._padding = padding
         if kind not in REGULAR_TYPES and kind not in _HEADER_ONLY:
-            log.debug("layer entry %r of type %r skipped", name, chr(kind))
+            log.debug("layer entry %s of type %r skipped", quoted(name), chr(kind))
             if kind == _GNU_SPARSE and header[482]:
                 self._skip_sparse_extensions()
             return None
         if pax and kind in REGULAR_TYPES and any(k.startswith("GNU.sparse.") for k in pax):
-            log.debug("layer entry %r is a PAX sparse file: skipped", name)
+            log.debug("layer entry %s is a PAX sparse file: skipped", quoted(name))
             return None
         if long_link is None:
             long_link = header[157:257].split(b"\0", 1)[0]
-        linkname = long_link.decode("utf-8", "surrogateescape")
-        if "\0" in linkname:
-            raise LayerFormatError(f"corrupt layer archive: link target of {quoted(name)} holds a "
-                                   f"NUL byte (offset {at})")
+        linkname = _decode_name(long_link, f"link target of {quoted(name)}", at)
         devmajor = devminor = 0
         if kind == CHAR or kind == BLOCKDEV:
             devmajor = _number(header[329:337], "devmajor", at)
@@ -284,6 +278,16 @@ class TarReader:
             block = self._take(BLOCK, "a sparse header")
             if not block[504]:
                 return
+
+
+def _decode_name(raw: bytes, what: str, at: int) -> str:
+    """A name as UTF-8 (undecodable bytes kept by surrogateescape); a NUL byte, which only a PAX
+    record can carry and no file system name can hold, is a corrupt archive."""
+    name = raw.decode("utf-8", "surrogateescape")
+    if "\0" in name:
+        raise LayerFormatError(f"corrupt layer archive: {what} {quoted(name)} holds a NUL byte "
+                               f"(offset {at})")
+    return name
 
 
 def _check_sum(header: bytes, at: int) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from executor.builder.environment import BuildEnvironment
 from executor.builder.plan import make_expander, plan_stages

@@ -51,7 +51,7 @@ class _DiffIdReader(DigestCheckingReader):
         self._source = source
 
     def read_some(self, view: memoryview) -> int:
-        return self._source.readinto(view)  # type: ignore[attr-defined, no-any-return]
+        return self._source.readinto(view)  # type: ignore[attr-defined]
 
     def mismatch(self, why: str) -> Exception:
         return LayerFormatError(f"its content does not match the diff id {self.digest} that the "

@@ -8,6 +8,7 @@ import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+
 from executor.atomic import DirectoryExists, atomic_directory
 from executor.builder.extract import extract_image
 from executor.commands.copying import CopyEngine, CopyOwnership

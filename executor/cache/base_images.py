@@ -24,20 +24,19 @@ import os
 import re
 import tarfile
 import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Iterator, Sequence
+from typing import Any, BinaryIO
 
-from executor.atomic import sweep_abandoned
-from executor.image.digest import DigestCheckingReader
+from executor.atomic import sweep_abandoned, write_text_atomically
 from executor.errors import BuildError
 from executor.image import Image, Layer, ManifestBytes
-from executor.options import CacheOptions
+from executor.image.digest import DigestCheckingReader, sha256_digest
 from executor.image.tarball import write_tarball
-from executor.atomic import write_text_atomically
+from executor.options import CacheOptions
 from executor.registry import Manifest, RegistryError, parse_manifest
 from executor.registry.pull import LayerOpener
-from executor.image.digest import sha256_digest
 
 log = logging.getLogger("lamina")
 
@@ -231,7 +230,7 @@ def _opener(file: BinaryIO, offset: int, size: int, digest: str, path: Path) -> 
     def open_layer() -> Iterator[BinaryIO]:
         reader = io.BufferedReader(_LayerReader(file, offset, size, digest, path), _CHUNK)
         try:
-            yield reader  # type: ignore[misc]  # BufferedReader is a BinaryIO
+            yield reader  # a BufferedReader is a BinaryIO
             # like a registry blob: leaving the block verifies what the caller did not read
             while reader.read(_CHUNK):
                 pass

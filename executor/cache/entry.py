@@ -6,11 +6,7 @@ from __future__ import annotations
 
 import datetime
 import logging
-import os
-import shutil
-import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from executor.image import Image, Layer
@@ -65,4 +61,4 @@ def parse_time(value: object) -> datetime.datetime | None:
         parsed = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.UTC)

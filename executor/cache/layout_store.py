@@ -22,17 +22,18 @@ import os
 import re
 import secrets
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Callable
+from typing import Any, BinaryIO
 
-from executor.cache.entry import CachedStep, entry_diff_ids, entry_expired, entry_image
 from executor.atomic import sweep_abandoned
+from executor.cache.entry import CachedStep, entry_diff_ids, entry_expired, entry_image
+from executor.cache.key import file_sha256
+from executor.errors import BuildError
+from executor.image import FileLayer, Layer, serialize, sha256_digest
 from executor.image.digest import DigestCheckingReader
 from executor.image.layout import fill_oci_layout
-from executor.errors import BuildError
-from executor.cache.key import file_sha256
-from executor.image import FileLayer, Layer, serialize, sha256_digest
 
 log = logging.getLogger("lamina")
 
@@ -61,7 +62,7 @@ class LayoutLayer(FileLayer):
     discard_if_corrupt: bool = False
 
     def open(self) -> BinaryIO:
-        return io.BufferedReader(_VerifyingFile(self), _CHUNK)  # type: ignore[return-value]
+        return io.BufferedReader(_VerifyingFile(self), _CHUNK)
 
 
 class _VerifyingFile(DigestCheckingReader):

@@ -11,13 +11,13 @@ import functools
 import io
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from executor.cache.entry import CachedStep, entry_diff_ids, entry_expired, entry_image
 from executor.image import Layer, RemoteLayer, serialize
-from executor.registry.push import Blob, push_blobs
 from executor.registry import ImageReference, Manifest, NotFoundError, RegistryClient
+from executor.registry.push import Blob, push_blobs
 
 log = logging.getLogger("lamina")
 MAX_CONFIG_SIZE = 1024 * 1024

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
-from executor.cli.main import (VERBOSITY_LEVELS, FlagParser, build_parser, key_values, main,
-                               normalize_booleans, parse_options, run_cli)
+from executor.cli.main import (
+                               VERBOSITY_LEVELS,
+                               FlagParser,
+                               build_parser,
+                               key_values,
+                               main,
+                               normalize_booleans,
+                               parse_options,
+                               run_cli,
+)
 
 __all__ = ["FlagParser", "VERBOSITY_LEVELS", "build_parser", "key_values", "main",
            "normalize_booleans", "parse_options", "run_cli"]

@@ -6,10 +6,10 @@ Kept apart from ``executor/cli.py`` so the general flags and these can change in
 from __future__ import annotations
 
 import argparse
-from typing import Sequence
+from collections.abc import Sequence
 
-from executor.errors import UsageError
 from executor.contexts.git import GitOptions
+from executor.errors import UsageError
 
 __all__ = ["add_flags", "git_options"]
 

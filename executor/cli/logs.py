@@ -16,7 +16,7 @@ _COLORS = {logging.DEBUG: "\x1b[37m", logging.INFO: "\x1b[36m", logging.WARNING:
 
 
 def _timestamp(record: logging.LogRecord) -> str:
-    moment = datetime.datetime.fromtimestamp(record.created, datetime.timezone.utc)
+    moment = datetime.datetime.fromtimestamp(record.created, datetime.UTC)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 

@@ -7,13 +7,13 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
 
-from executor.errors import BuildInterrupted, LaminaError, UsageError
 from executor import contexts
 from executor.cli import context_flags, registry_flags, snapshot_flags
 from executor.cli.logs import LOG_FORMATS, configure_logging
+from executor.errors import BuildInterrupted, LaminaError, UsageError
 from executor.options import ExecutorOptions, RootOptions, SecretSource, SourceOptions
 
 log = logging.getLogger("lamina")

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import argparse
 import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from executor.errors import UsageError
 from executor.options import CacheOptions, OutputOptions, RegistryOptions

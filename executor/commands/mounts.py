@@ -241,7 +241,8 @@ class _Preparer:
                 raise MountError(f"bind source {request.source!r} not found in {request.from_}")
             return path
         rel = posixpath.normpath("/" + (request.source or "")).lstrip("/")
-        path = self.files.root / rel
+        # inside the context, as COPY's sources: a link out of the context is not found
+        path = resolve_in_root(self.files.root, rel)
         if not os.path.lexists(path) or self.files.excluded(rel):
             raise MountError(f"bind source {request.source or '/'!r} not found in the build context "
                              "or excluded by .dockerignore")

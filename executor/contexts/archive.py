@@ -5,8 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import BinaryIO
 
-from snapshot import (ExtractError, IgnoreList, LayerFormatError, UnsafeLayerEntry, extract_layer,
-                      open_layer_stream)
+from snapshot import (
+    ExtractError,
+    IgnoreList,
+    LayerFormatError,
+    UnsafeLayerEntry,
+    extract_layer,
+    open_layer_stream,
+)
 
 from .errors import ContextError
 

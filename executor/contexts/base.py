@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import abc
 import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Callable, Mapping, Protocol, cast
+from typing import BinaryIO, Protocol, cast
 
 from .archive import unpack_archive
 from .errors import ContextError

@@ -5,14 +5,14 @@ from __future__ import annotations
 import os
 import posixpath
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from executor.dockerfile import DockerIgnore
 from executor.dockerfile.gomatch import check_syntax, go_match
-from snapshot.rootfs import SymlinkLoop, resolve_in_root
 from executor.errors import BuildError
+from snapshot.rootfs import SymlinkLoop, resolve_in_root
 
 _WILDCARD = re.compile(r"[*?\[]")
 

@@ -4,8 +4,9 @@ points it at an emulator, as the Google libraries do."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Any
 
 from .base import ArchiveSource, Download
 from .errors import ContextError
@@ -54,7 +55,7 @@ class GcsArchive(ArchiveSource):
                                 requests.RequestException))
 
     @staticmethod
-    def _client(env: Mapping[str, str]):  # -> google.cloud.storage.Client
+    def _client(env: Mapping[str, str]) -> Any:  # google.cloud.storage.Client, imported late
         from google.auth.credentials import AnonymousCredentials
         from google.cloud import storage
 
@@ -74,7 +75,7 @@ class GcsArchive(ArchiveSource):
             return storage.Client(project=None, credentials=credentials)
         return storage.Client(project=None)  # workload identity, gcloud's ADC file, metadata
 
-    def _why_missing(self, bucket) -> str:  # bucket: google.cloud.storage.Bucket
+    def _why_missing(self, bucket: Any) -> str:  # a google.cloud.storage.Bucket
         from google.api_core import exceptions as api_errors
 
         try:

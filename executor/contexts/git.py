@@ -12,11 +12,10 @@ import base64
 import logging
 import re
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
 from urllib.parse import unquote, urlsplit
-
 
 from .errors import ContextError
 

@@ -5,17 +5,16 @@ from __future__ import annotations
 
 import logging
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
 from executor.errors import UsageError
-from .git import GitOptions
 
 from .base import ContextSource
 from .errors import ContextError
 from .gcs import GcsArchive
-from .git import parse_git_context
+from .git import GitOptions, parse_git_context
 from .local import StdinArchive, TarFileArchive
 from .s3 import S3Archive
 from .web import HttpArchive, download_dockerfile

@@ -6,9 +6,8 @@ writer lives with the registry client (``executor.registry.push``), as go-contai
 from __future__ import annotations
 
 from executor.image.digest import DigestCheckingReader, sha256_digest
-from executor.image.media_types import (DOCKER_LAYER_GZIP, OCI_LAYER_GZIP, OCI_LAYER_ZSTD)
-from executor.image.model import (DEFAULT_PATH, FileLayer, Image, Layer, ManifestBytes, RemoteLayer,
-                                  serialize)
+from executor.image.media_types import DOCKER_LAYER_GZIP, OCI_LAYER_GZIP, OCI_LAYER_ZSTD
+from executor.image.model import DEFAULT_PATH, FileLayer, Image, Layer, ManifestBytes, RemoteLayer, serialize
 
 __all__ = ["DEFAULT_PATH", "DOCKER_LAYER_GZIP", "DigestCheckingReader", "FileLayer", "Image",
            "Layer", "ManifestBytes", "OCI_LAYER_GZIP", "OCI_LAYER_ZSTD", "RemoteLayer",

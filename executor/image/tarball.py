@@ -7,8 +7,9 @@ import io
 import json
 import logging
 import tarfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import BinaryIO
 
 from executor.atomic import atomic_file
 from executor.image.model import Image, ManifestBytes

@@ -7,8 +7,9 @@ import contextlib
 import functools
 import json
 import logging
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import BinaryIO, Callable, Protocol, Sequence
+from typing import BinaryIO, Protocol
 
 from executor.errors import BuildError
 from executor.image import Image, RemoteLayer

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import BinaryIO, Callable, Protocol, Sequence
+from typing import BinaryIO, Protocol
 
 from executor.events import event
 from executor.image import Image, ManifestBytes

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from snapshot.ignore import IgnoreList
 
+
 def clean_root(root: Path, ignore: IgnoreList, trash: Path | None = None) -> Path | None:
     """Remove everything under ``root`` except ignored paths (kaniko's cleanup between stages).
 

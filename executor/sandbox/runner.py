@@ -8,10 +8,11 @@ import shutil
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Callable, Protocol
+from typing import Protocol
 
 from executor.errors import BuildInterrupted
 
@@ -97,17 +98,7 @@ def _run_forwarding_signals(args: list[str], stdin_payload: bytes | None = None,
     """
     if process_group:
         popen["start_new_session"] = True
-    if stdin_payload is None:
-        process = subprocess.Popen(args, **popen)  # type: ignore[call-overload]
-    else:
-        read_end, write_end = os.pipe()
-        try:
-            fds = (read_end, *popen.pop("pass_fds", ()))  # type: ignore[misc]
-            process = subprocess.Popen([*args, str(read_end)], pass_fds=fds, **popen)  # type: ignore[call-overload]
-        finally:
-            os.close(read_end)
-        with os.fdopen(write_end, "wb") as pipe:
-            pipe.write(stdin_payload)
+    process = _start(args, stdin_payload, popen)
     # ``attach`` sets up what the started process waits for (its network); its result undoes it
     detach = attach(process) if attach is not None else None
 
@@ -146,6 +137,21 @@ def _run_forwarding_signals(args: list[str], stdin_payload: bytes | None = None,
             send(signal.SIGKILL)  # background children left in the group die with the build
         raise BuildInterrupted(received[0])
     return code
+
+
+def _start(args: list[str], stdin_payload: bytes | None, popen: dict[str, object]
+           ) -> subprocess.Popen[bytes]:
+    if stdin_payload is None:
+        return subprocess.Popen(args, **popen)  # type: ignore[call-overload]
+    read_end, write_end = os.pipe()
+    try:
+        fds = (read_end, *popen.pop("pass_fds", ()))  # type: ignore[misc]
+        process = subprocess.Popen([*args, str(read_end)], pass_fds=fds, **popen)  # type: ignore[call-overload]
+    finally:
+        os.close(read_end)
+    with os.fdopen(write_end, "wb") as pipe:
+        pipe.write(stdin_payload)
+    return process
 
 
 class _Forwarded(Exception):

@@ -8,14 +8,14 @@ import json
 import os
 import subprocess
 import tarfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
 from tests.support.executor import ExecutorRun, run_executor, write_context
-from tests.support.inprocess import InProcessRun, build_in_process
 from tests.support.images import skopeo_push, write_oci_layout
+from tests.support.inprocess import InProcessRun, build_in_process
 from tests.support.registry import RunningRegistry, free_port, run_registry
 
 

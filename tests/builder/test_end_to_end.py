@@ -6,7 +6,6 @@ import gzip
 import hashlib
 import io
 import tarfile
-from pathlib import Path
 
 import pytest
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from executor.rootfs.root import check_root, ignore_list, inside_container
 from executor.errors import UsageError
 from executor.options import RootOptions
+from executor.rootfs.root import check_root, ignore_list, inside_container
 
 
 def test_container_detection(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

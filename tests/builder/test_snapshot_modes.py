@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from tests.support.executor import run_executor, write_context
-from tests.support.readback import PulledImage, describe_tree, pull_image as pull_as_pushed
+from tests.support.readback import PulledImage, describe_tree
+from tests.support.readback import pull_image as pull_as_pushed
 from tests.support.registry import RunningRegistry
 
 DOCKERFILE = """\

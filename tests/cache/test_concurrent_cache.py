@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cache.cache_builds import (check_layout_cache, check_registry_cache, finish_build, ran,
-                                      start_build)
+from tests.cache.cache_builds import check_layout_cache, check_registry_cache, finish_build, ran, start_build
 from tests.support.executor import run_executor, write_context
 from tests.support.registry import RunningRegistry
 

@@ -130,7 +130,7 @@ RUN --mount=type=bind,source=src,target=/mnt/src cat /mnt/src/a.txt > /after-rw
 
 
 def test_bind_mount_of_an_image(tmp_path: Path, registry: RunningRegistry, busybox_image: str) -> None:
-    dockerfile = f"""\
+    dockerfile = """\
 FROM scratch
 COPY payload.txt /data/payload.txt
 """

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 
-from tests.contexts.servers import (BucketServer, FileServer, GitServer, serve_files, serve_gcs,
-                                    serve_git, serve_s3)
+from tests.contexts.servers import (
+    BucketServer,
+    FileServer,
+    GitServer,
+    serve_files,
+    serve_gcs,
+    serve_git,
+    serve_s3,
+)
 
 
 @pytest.fixture(scope="session")

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import boto3
 import pytest
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import storage
 
-from tests.contexts.helpers import (DOCKERFILE, assert_one_line_error, build_from, context_files,
-                                    context_tar, manifest_exists)
+from tests.contexts.helpers import (
+    DOCKERFILE,
+    assert_one_line_error,
+    build_from,
+    context_files,
+    context_tar,
+    manifest_exists,
+)
 from tests.contexts.servers import BucketServer, serve_s3
 from tests.support.registry import RunningRegistry
 

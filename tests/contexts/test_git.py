@@ -9,8 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.contexts.helpers import (DOCKERFILE, assert_one_line_error, build_from, commit_files,
-                                    context_files, git, manifest_exists, publish)
+from tests.contexts.helpers import (
+    DOCKERFILE,
+    assert_one_line_error,
+    build_from,
+    commit_files,
+    context_files,
+    git,
+    manifest_exists,
+    publish,
+)
 from tests.contexts.servers import GitServer
 from tests.support.registry import RunningRegistry
 

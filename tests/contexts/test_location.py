@@ -10,12 +10,11 @@ import pytest
 from executor.cli import parse_options
 from executor.contexts import parse_context
 from executor.contexts.gcs import GcsArchive
-from executor.contexts.git import GitRepository
+from executor.contexts.git import GitOptions, GitRepository
 from executor.contexts.local import StdinArchive, TarFileArchive
 from executor.contexts.s3 import S3Archive
 from executor.contexts.web import HttpArchive, redact_url
 from executor.errors import UsageError
-from executor.contexts.git import GitOptions
 
 NO_GIT = GitOptions()
 

@@ -9,8 +9,14 @@ import sys
 import tarfile
 from pathlib import Path
 
-from tests.contexts.helpers import (DOCKERFILE, assert_one_line_error, build_from, context_files,
-                                   context_tar, manifest_exists)
+from tests.contexts.helpers import (
+    DOCKERFILE,
+    assert_one_line_error,
+    build_from,
+    context_files,
+    context_tar,
+    manifest_exists,
+)
 from tests.support.registry import RunningRegistry
 
 

@@ -7,7 +7,13 @@ import io
 import pytest
 from dockerfile_parse import DockerfileParser
 
-from executor.dockerfile import DockerfileError, Instruction, health_config, parse_dockerfile, parse_instruction
+from executor.dockerfile import (
+    DockerfileError,
+    Instruction,
+    health_config,
+    parse_dockerfile,
+    parse_instruction,
+)
 
 
 def only_stage(text: str) -> list[Instruction]:

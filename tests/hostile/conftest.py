@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.executor import write_context
 from tests.support.images import skopeo_push, write_oci_layout
 from tests.support.inprocess import InProcessRun, build_in_process
-from tests.support.executor import write_context
 from tests.support.registry import RunningRegistry
 
 CANARY_TEXT = "the host's own file\n"

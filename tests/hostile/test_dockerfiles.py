@@ -4,8 +4,8 @@ traceback, never a request nobody meant."""
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 

@@ -6,8 +6,7 @@ import os
 import tarfile
 from pathlib import Path
 
-from tests.hostile.conftest import (Canary, assert_refused, build, entry, push_base, pushed,
-                                    tar_of)
+from tests.hostile.conftest import Canary, assert_refused, build, entry, push_base, pushed, tar_of
 from tests.support.registry import RunningRegistry
 
 COPY_STEP = "COPY Dockerfile /built\n"

@@ -8,8 +8,8 @@ import shutil
 import subprocess
 import tarfile
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 

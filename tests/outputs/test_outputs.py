@@ -80,7 +80,7 @@ def test_oci_format_push_never_mixes_media_types(tmp_path: Path, registry: Runni
     raw = json.loads(subprocess.run(["skopeo", "inspect", "--raw", "--tls-verify=false",
                                      f"docker://{registry.ref('out/ocifmt')}"],
                                     check=True, capture_output=True).stdout)
-    types = [raw["mediaType"], raw["config"]["mediaType"], *(l["mediaType"] for l in raw["layers"])]
+    types = [raw["mediaType"], raw["config"]["mediaType"], *(layer["mediaType"] for layer in raw["layers"])]
     assert all(t.startswith("application/vnd.oci.") for t in types), types
 
 

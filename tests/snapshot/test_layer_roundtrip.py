@@ -3,8 +3,8 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
-import socket
 import os
+import socket
 import stat
 import subprocess
 import tarfile
