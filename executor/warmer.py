@@ -94,8 +94,7 @@ def dockerfile_images(spec: str, build_args: Mapping[str, str]) -> list[str]:
     images = []
     for stage in dockerfile.stages:
         name = expand(stage.base)
-        earlier = dockerfile.find_stage(name)
-        if name.lower() != "scratch" and (earlier is None or earlier.index >= stage.index):
+        if name.lower() != "scratch" and dockerfile.earlier_stage(name, stage.index) is None:
             images.append(name)
     return images
 

@@ -14,6 +14,7 @@ import posixpath
 import stat
 from collections import deque
 from pathlib import Path
+from typing import Callable
 
 from .errors import ExtractError, UnsafeLayerEntry, quoted
 from .ignore import IgnoreList
@@ -52,13 +53,26 @@ def _follow(link: str, resolved: list[str], todo: deque[str]) -> None:
     todo.extendleft(reversed(target.split("/")))
 
 
-def resolve_in_root(root: Path, path: str, *, follow_final: bool = True,
-                    escape: Escape = Escape.CLAMP) -> Path:
-    """The host path of ``path`` (image-absolute or root-relative) inside ``root``.
+class _Stop(Exception):
+    """Ends a walk early with an answer (an ignored path, a missing directory)."""
 
-    Missing components are taken as named (the caller may create them); the last component is
-    followed only with ``follow_final``. Raises ``SymlinkLoop``, and ``ValueError`` for a ``..``
-    above the root under ``Escape.REFUSE``."""
+    def __init__(self, answer: object) -> None:
+        super().__init__()
+        self.answer = answer
+
+
+class _Above(Exception):
+    """A ``..`` would leave the root under ``Escape.REFUSE``."""
+
+
+Step = Callable[[list[str], str, bool], "str | None"]
+
+
+def _walk(path: str, escape: Escape, step: Step) -> list[str]:
+    """The one walk of both resolvers: the components of ``path``, "." and "" skipped, ".." by
+    the escape policy, each other component handed to ``step(resolved, part, more_follow)``,
+    which appends it to ``resolved`` or returns the host path of a symlink to follow there
+    (absolute targets start at the root) up to ``MAX_SYMLINK_HOPS`` times."""
     todo = deque(path.split("/"))
     resolved: list[str] = []
     hops = 0
@@ -68,17 +82,37 @@ def resolve_in_root(root: Path, path: str, *, follow_final: bool = True,
             continue
         if part == "..":
             if not _climb(resolved, escape):
-                raise ValueError(f"{quoted(path)} leads above the root")
+                raise _Above()
             continue
+        link = step(resolved, part, bool(todo))
+        if link is None:
+            continue
+        hops += 1
+        if hops > MAX_SYMLINK_HOPS:
+            raise SymlinkLoop(f"more than {MAX_SYMLINK_HOPS} symbolic links resolving {quoted(path)}")
+        _follow(link, resolved, todo)
+    return resolved
+
+
+def resolve_in_root(root: Path, path: str, *, follow_final: bool = True,
+                    escape: Escape = Escape.CLAMP) -> Path:
+    """The host path of ``path`` (image-absolute or root-relative) inside ``root``.
+
+    Missing components are taken as named (the caller may create them); the last component is
+    followed only with ``follow_final``. Raises ``SymlinkLoop``, and ``ValueError`` for a ``..``
+    above the root under ``Escape.REFUSE``."""
+
+    def step(resolved: list[str], part: str, more: bool) -> str | None:
         candidate = root.joinpath(*resolved, part)
-        if (todo or follow_final) and candidate.is_symlink():
-            hops += 1
-            if hops > MAX_SYMLINK_HOPS:
-                raise SymlinkLoop(f"too many levels of symbolic links resolving {quoted(path)}")
-            _follow(str(candidate), resolved, todo)
-            continue
+        if (more or follow_final) and candidate.is_symlink():
+            return str(candidate)
         resolved.append(part)
-    return root.joinpath(*resolved)
+        return None
+
+    try:
+        return root.joinpath(*_walk(path, escape, step))
+    except _Above:
+        raise ValueError(f"{quoted(path)} leads above the root") from None
 
 
 class _Ignored:
@@ -137,49 +171,45 @@ class InRootResolver:
         cached = self._cache.get(rel)
         if cached is not None:
             return cached
-        todo = deque(rel.split("/"))
-        resolved: list[str] = []
-        hops = 0
-        while todo:
-            part = todo.popleft()
-            if part in ("", "."):
-                continue
-            if part == "..":
-                if not _climb(resolved, self._escape):
-                    raise UnsafeLayerEntry(entry, f"a symlink in {quoted(rel)} leads above the root")
-                continue
-            candidate = "/".join((*resolved, part))
-            if self._ignore.is_listed(candidate):
-                return IGNORED
-            host = self.host(candidate)
-            try:
-                st = os.lstat(host)
-            except FileNotFoundError:
-                if not create:
-                    return None
-                try:
-                    os.mkdir(host, 0o755)
-                    os.chmod(host, 0o755)  # not narrowed by the umask
-                except OSError as e:
-                    raise ExtractError(entry, self.root, f"cannot create {quoted(candidate)}: {e.strerror}") from e
-                resolved.append(part)
-                continue
-            if stat.S_ISDIR(st.st_mode):
-                resolved.append(part)
-            elif stat.S_ISLNK(st.st_mode):
-                hops += 1
-                if hops > MAX_SYMLINK_HOPS:
-                    raise UnsafeLayerEntry(
-                        entry, f"more than {MAX_SYMLINK_HOPS} symlinks in {quoted(rel)}"
-                    )
-                _follow(host, resolved, todo)
-            else:
-                raise ExtractError(entry, self.root, f"parent {quoted(candidate)} is not a directory")
+        try:
+            resolved = _walk(rel, self._escape, lambda done, part, _more: self._step(done, part, entry, create))
+        except _Stop as stop:
+            return stop.answer  # type: ignore[return-value]
+        except _Above:
+            raise UnsafeLayerEntry(entry, f"a symlink in {quoted(rel)} leads above the root") from None
+        except SymlinkLoop:
+            raise UnsafeLayerEntry(entry, f"more than {MAX_SYMLINK_HOPS} symlinks in {quoted(rel)}") from None
         result = "/".join(resolved)
         if self._ignore.ignores(result):
             return IGNORED
         self._cache[rel] = result
         return result
+
+    def _step(self, resolved: list[str], part: str, entry: str, create: bool) -> str | None:
+        """One directory component of an entry's parent: followed if a link, created (0755,
+        root-owned) if missing and ``create``; an ignored path or a missing one ends the walk."""
+        candidate = "/".join((*resolved, part))
+        if self._ignore.is_listed(candidate):
+            raise _Stop(IGNORED)
+        host = self.host(candidate)
+        try:
+            st = os.lstat(host)
+        except FileNotFoundError:
+            if not create:
+                raise _Stop(None) from None
+            try:
+                os.mkdir(host, 0o755)
+                os.chmod(host, 0o755)  # not narrowed by the umask
+            except OSError as e:
+                raise ExtractError(entry, self.root, f"cannot create {quoted(candidate)}: {e.strerror}") from e
+            resolved.append(part)
+            return None
+        if stat.S_ISLNK(st.st_mode):
+            return host
+        if not stat.S_ISDIR(st.st_mode):
+            raise ExtractError(entry, self.root, f"parent {quoted(candidate)} is not a directory")
+        resolved.append(part)
+        return None
 
     def resolve(self, rel: str, entry: str, *, create: bool) -> str | _Ignored | None:
         """``rel`` with its parents resolved and its last component left alone (not followed)."""

@@ -57,8 +57,8 @@ def plan_stages(dockerfile: Dockerfile, target: str | None, skip_unused: bool,
 
     def base_dep(stage: Stage) -> set[int]:
         """The earlier stage this stage is built FROM: its image is needed, not its files."""
-        base = dockerfile.find_stage(expand(stage.base))
-        return {base.index} if base is not None and base.index < stage.index else set()
+        base = dockerfile.earlier_stage(expand(stage.base), stage.index)
+        return {base.index} if base is not None else set()
 
     _refuse_base_cycles(dockerfile, expand)
     stages = dockerfile.stages[: target_index + 1]

@@ -32,10 +32,7 @@ class BuiltStages:
     files: dict[int, Path] = field(default_factory=dict)
 
     def stage_for(self, ref: str, current: int) -> Stage | None:
-        found = self.dockerfile.find_stage(ref)
-        if found is None or found.index >= current:
-            return None
-        return found
+        return self.dockerfile.earlier_stage(ref, current)
 
     def save_files(self, index: int, root: Path, ignore: IgnoreList, sandboxed: bool) -> None:
         """Keep the stage's root for later ``--from`` readers.

@@ -33,6 +33,7 @@ from executor.atomic import sweep_abandoned, write_text_atomically
 from executor.errors import BuildError
 from executor.image import Image, Layer, ManifestBytes
 from executor.image.digest import DigestCheckingReader, sha256_digest
+from executor.image.media_types import MAX_CONFIG_SIZE, MAX_MANIFEST_SIZE
 from executor.image.tarball import write_tarball
 from executor.options import CacheOptions
 from executor.registry import Manifest, RegistryError, parse_manifest
@@ -41,8 +42,6 @@ from executor.registry.pull import LayerOpener
 log = logging.getLogger("lamina")
 
 _SHA256 = re.compile(r"sha256:[0-9a-f]{64}")  # also what keeps a file name inside the directory
-MAX_MANIFEST_SIZE = 8 * 1024 * 1024
-MAX_CONFIG_SIZE = 8 * 1024 * 1024
 _CHUNK = 1024 * 1024
 
 

@@ -20,7 +20,7 @@ from executor.registry import ImageReference, Manifest, NotFoundError, RegistryC
 from executor.registry.push import Blob, push_blobs
 
 log = logging.getLogger("lamina")
-MAX_CONFIG_SIZE = 1024 * 1024
+MAX_ENTRY_CONFIG_SIZE = 1024 * 1024  # entries are configs this cache wrote: small
 
 
 @dataclass
@@ -41,7 +41,7 @@ class RegistryLayerCache:
             return None
         try:
             config = json.loads(self.client.get_blob_bytes(repo, found.config.digest,
-                                                           MAX_CONFIG_SIZE))
+                                                           MAX_ENTRY_CONFIG_SIZE))
         except ValueError:
             config = None
         if not isinstance(config, dict):  # not an entry this cache wrote: a miss

@@ -82,6 +82,12 @@ class Dockerfile:
                 return self.stages[index]
         return None
 
+    def earlier_stage(self, ref: str, current: int) -> Stage | None:
+        """The stage ``ref`` names if it comes before stage ``current``: only such a stage can be
+        a FROM or --from; otherwise (None) ``ref`` is an image reference."""
+        found = self.find_stage(ref)
+        return found if found is not None and found.index < current else None
+
 
 def parse_dockerfile(text: str, name: str = "Dockerfile") -> Dockerfile:
     """Parse and validate a whole Dockerfile; every error is a ``DockerfileError`` with its line."""

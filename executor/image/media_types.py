@@ -16,6 +16,10 @@ OCI_LAYER_ZSTD = "application/vnd.oci.image.layer.v1.tar+zstd"
 OCI_LAYER_TAR = "application/vnd.oci.image.layer.v1.tar"
 DOCKER_LAYER_TAR = "application/vnd.docker.image.rootfs.diff.tar"
 
+# The largest manifest and config documents read (a hostile registry must not make us buffer more).
+MAX_MANIFEST_SIZE = 8 * 1024 * 1024
+MAX_CONFIG_SIZE = 8 * 1024 * 1024
+
 # The same bytes under the other format's name, so a manifest never mixes Docker and OCI types.
 TO_DOCKER = {OCI_LAYER_GZIP: DOCKER_LAYER_GZIP, OCI_LAYER_TAR: DOCKER_LAYER_TAR}
 TO_OCI = {v: k for k, v in TO_DOCKER.items()}

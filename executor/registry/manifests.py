@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from urllib.parse import quote
 
+from executor.image.media_types import MAX_MANIFEST_SIZE
+
 from .errors import DigestMismatch, ManifestNotFound, RegistryError
 from .manifest import MANIFEST_ACCEPT, Manifest, ManifestIndex, Platform, parse_manifest, sha256_digest
 from .streams import digest_of, read_bounded
 from .transport import Transport
 
-__all__ = ["MAX_MANIFEST_SIZE", "Manifests"]
+__all__ = ["Manifests"]
 
-MAX_MANIFEST_SIZE = 8 * 1024 * 1024
 
 
 class Manifests:

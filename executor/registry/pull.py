@@ -13,6 +13,7 @@ from typing import BinaryIO, Protocol
 
 from executor.errors import BuildError
 from executor.image import Image, RemoteLayer
+from executor.image.media_types import MAX_CONFIG_SIZE
 
 from .manifest import Manifest
 from .reference import ImageReference, parse_reference
@@ -43,7 +44,6 @@ class LocalImages(Protocol):
 
 log = logging.getLogger("lamina")
 
-MAX_CONFIG_SIZE = 8 * 1024 * 1024
 
 
 def load_base_image(name: str, clients: RegistryClients,
