@@ -46,6 +46,8 @@ class RootOptions:
     ignore_var_run: bool = True
     cleanup: bool = False  # --cleanup: wipe the root (all but ignored paths) when the build ends
     network: str = "default"  # --network: default (sandbox: a namespace of its own), host, none
+    require_confinement: bool = False  # --require-confinement: no Landlock is an error, not a warning
+    confine_run: bool = True  # --confine-run=false: RUN beside the executor unconfined, as kaniko
 
     @property
     def sandboxed(self) -> bool:

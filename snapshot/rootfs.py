@@ -13,8 +13,8 @@ import os
 import posixpath
 import stat
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from .errors import ExtractError, UnsafeLayerEntry, quoted
 from .ignore import IgnoreList

@@ -9,6 +9,7 @@ import pytest
 
 from tests.support.docker import RunningDocker, start_dockerd
 from tests.support.images import push_busybox
+from tests.support.programs import compile_programs
 from tests.support.registry import RunningRegistry, run_registry
 
 
@@ -44,3 +45,9 @@ def docker(registry: RunningRegistry, tmp_path_factory: pytest.TempPathFactory) 
     HTTP; started the first time a test asks for it, stopped with nothing left at the session's end."""
     with start_dockerd(tmp_path_factory.mktemp("docker"), insecure_registries=[registry.host]) as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def programs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    """Static attack programs (tests/support/programs.py), compiled once a session."""
+    return compile_programs(tmp_path_factory.mktemp("programs"))

@@ -23,6 +23,7 @@ from executor.options import ExecutorOptions
 from executor.outputs import check_before_build, write_outputs
 from executor.rootfs.clean import clean_root
 from executor.rootfs.root import check_root
+from executor.sandbox.processes import make_undumpable
 from snapshot.rootfs import SymlinkLoop, resolve_in_root
 
 log = logging.getLogger("lamina")
@@ -69,6 +70,7 @@ def execute(options: ExecutorOptions, clock: Clock = utc_now,
             env: Mapping[str, str] | None = None) -> str:
     """Build the Dockerfile; push, write the tarball and digest files; return the image digest."""
     environ = dict(os.environ) if env is None else env
+    make_undumpable()  # credentials in this process's memory and environment stay out of RUN's reach
     if options.snapshot.reproducible:
         clock = epoch
     check_root(options.root)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,11 +15,19 @@ from executor.commands.mounts import MountEnvironment
 from executor.contexts.files import BuildContextFiles
 from executor.dockerfile import Dockerfile, ShellLexer
 from executor.dockerfile.args import global_arg_values
+from executor.errors import UsageError
 from executor.options import ExecutorOptions
 from executor.registry.routing import RegistryClients
 from executor.rootfs.root import ignore_list
-from executor.sandbox.runner import ChrootRunner, CommandRunner, HostRunner
+from executor.sandbox import landlock
+from executor.sandbox.bundle import BundleSeal
+from executor.sandbox.runner import ChrootRunner, CommandRunner, Confinement, HostRunner
 from snapshot.ignore import IgnoreList
+
+log = logging.getLogger("lamina")
+
+# Tests only: behave as on a kernel without Landlock (the warning, --require-confinement's error).
+NO_LANDLOCK_SWITCH = "LAMINA_TEST_NO_LANDLOCK"
 
 
 @dataclass(frozen=True)
@@ -64,7 +73,7 @@ class BuildEnvironment:
         clients = RegistryClients.create(options.registry, kaniko_dir, environ)
         return cls(
             root=options.root.root, kaniko_dir=kaniko_dir, ignore=ignore_list(options.root),
-            files=BuildContextFiles.load(options.source.context), runner=_runner(options),
+            files=BuildContextFiles.load(options.source.context), runner=_runner(options, environ),
             clients=clients, spool=LayerSpool(kaniko_dir / "layers", options.snapshot),
             clock=clock, lexer=ShellLexer(dockerfile.escape),
             build_args=options.source.build_args,
@@ -79,9 +88,28 @@ class BuildEnvironment:
             extract_retries=options.registry.image_fs_extract_retry)
 
 
-def _runner(options: ExecutorOptions) -> CommandRunner:
-    scratch = options.root.kaniko_dir / "sandbox"
+def _runner(options: ExecutorOptions, environ: Mapping[str, str]) -> CommandRunner:
+    kaniko_dir = options.root.kaniko_dir
+    scratch = kaniko_dir / "sandbox"
     if options.root.sandboxed:
+        # the kaniko dir lies outside the root, which becomes the command's own /
         network = "sandbox" if options.root.network == "default" else options.root.network
         return ChrootRunner(root=options.root.root, scratch=scratch, network=network)
-    return HostRunner(scratch=scratch)
+    if not options.root.confine_run:
+        if options.root.require_confinement:
+            raise UsageError("--require-confinement and --confine-run=false contradict each other")
+        log.warning("RUN steps are not confined (--confine-run=false): they can read and change %s "
+                    "(credentials, the executor)", kaniko_dir)
+        return HostRunner(scratch=scratch, bundle=BundleSeal.take(kaniko_dir))
+    abi = 0 if environ.get(NO_LANDLOCK_SWITCH) == "1" else landlock.abi_version()
+    if abi == 0:
+        if options.root.require_confinement:
+            raise UsageError("--require-confinement: this kernel offers no Landlock, so RUN steps "
+                             f"could read and change {kaniko_dir} (credentials, the executor)")
+        log.warning("RUN steps are not confined: this kernel offers no Landlock, so they can read "
+                    "and change %s (credentials, the executor); --require-confinement refuses "
+                    "to build instead", kaniko_dir)
+        return HostRunner(scratch=scratch, bundle=BundleSeal.take(kaniko_dir))
+    log.info("RUN steps are confined by Landlock (ABI %d): %s is out of their reach", abi, kaniko_dir)
+    return HostRunner(scratch=scratch, confinement=Confinement(kaniko_dir, tcp=abi >= 4),
+                      bundle=BundleSeal.take(kaniko_dir))

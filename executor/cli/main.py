@@ -21,7 +21,7 @@ log = logging.getLogger("lamina")
 # kaniko (pflag) booleans take no separate value but accept "--flag=true|false".
 BOOLEAN_FLAGS = ("--no-push", "--insecure", "--insecure-pull", "--skip-tls-verify",
                  "--skip-tls-verify-pull", "--force", "--ignore-var-run", "--skip-unused-stages",
-                 "--cleanup", "--log-timestamp")
+                 "--cleanup", "--log-timestamp", "--require-confinement", "--confine-run")
 
 VERBOSITY_LEVELS = {"panic": logging.CRITICAL, "fatal": logging.CRITICAL, "error": logging.ERROR,
                     "warn": logging.WARNING, "warning": logging.WARNING, "info": logging.INFO,
@@ -89,9 +89,13 @@ def build_parser() -> argparse.ArgumentParser:
         ("--ignore-var-run", "leave /var/run out of snapshots (default true)"),
         ("--cleanup", "wipe the build root after the build, so the container can build again"),
         ("--log-timestamp", "start each text log line with its time"),
+        ("--require-confinement", "refuse to build on / when RUN steps cannot be confined "
+         "(no Landlock in this kernel) instead of warning"),
+        ("--confine-run", "on / (container mode), keep RUN steps out of the kaniko dir with Landlock "
+         "(default true; false: kaniko's behaviour, for RUNs that create entries directly in /)"),
     ):
         registry_flags.add_boolean(parser, flag, help_text)
-    parser.set_defaults(ignore_var_run=True)
+    parser.set_defaults(ignore_var_run=True, confine_run=True)
     registry_flags.add_flags(parser)
     snapshot_flags.add_flags(parser, registry_flags.add_boolean)
     context_flags.add_flags(parser)
@@ -152,7 +156,8 @@ def parse_options(argv: Sequence[str], env: Mapping[str, str]) -> ExecutorOption
         root=RootOptions(root=Path(args.root).absolute(), kaniko_dir=Path(args.kaniko_dir).absolute(),
                          force=args.force, ignore_paths=tuple(args.ignore_path),
                          ignore_var_run=args.ignore_var_run, cleanup=args.cleanup,
-                         network=args.network),
+                         network=args.network, require_confinement=args.require_confinement,
+                         confine_run=args.confine_run),
         registry=registry_flags.registry_options(args, env),
         output=registry_flags.output_options(args),
         cache=registry_flags.cache_options(args),

@@ -10,6 +10,7 @@ from executor.commands.mounts import MountError, MountRequest, prepare_mounts
 from executor.dockerfile import RunInstruction
 from executor.dockerfile.heredoc import heredoc_marker
 from executor.errors import BuildError, RunCommandFailed
+from executor.events import event
 from executor.rootfs.paths import make_directories
 from executor.sandbox.runner import ProcessSpec
 
@@ -66,8 +67,7 @@ class RunCommand(Command[RunInstruction]):
         return requests
 
     def execute(self, ctx: StepContext) -> None:
-        unsupported = {"network": self.instruction.network not in (None, "default", "host"),
-                       "security": self.instruction.security is not None}
+        unsupported = {"security": self.instruction.security is not None}
         for flag in self.instruction.flags:  # the first one as written
             if unsupported.get(flag):
                 raise self.error(ctx, f"RUN --{flag} is not supported yet")
@@ -83,7 +83,8 @@ class RunCommand(Command[RunInstruction]):
         _, script = self.script() if self.instruction.json is None else ("", None)
         extra = ((f"{HEREDOC_SCRIPTS}/{script[0]}", script[1], 0o755),) if script else ()
         root_for = ctx.from_sources.root_for if ctx.from_sources is not None else None
-        log.info("RUN %s", " ".join(argv))
+        log.info("RUN %s", " ".join(argv), extra=event("run.process", line=self.instruction.line,
+                                                        argv=list(argv)))
         try:
             with prepare_mounts(requests, root=ctx.root, workdir=workdir, environment=ctx.mounts,
                                 files=ctx.files, root_for=root_for, extra=extra) as prepared:
@@ -91,7 +92,8 @@ class RunCommand(Command[RunInstruction]):
                 process_env.setdefault("HOME", user.home)  # as runc does for a container process
                 code = ctx.runner.run(ProcessSpec(argv=tuple(argv), env=process_env, cwd=workdir,
                                                   uid=user.uid, gid=user.gid, groups=user.groups,
-                                                  mounts=tuple(prepared.mounts)))
+                                                  mounts=tuple(prepared.mounts),
+                                                  network=self.instruction.network))
         except MountError as error:
             raise self.error(ctx, f"RUN --mount: {error}") from None
         except OSError as error:

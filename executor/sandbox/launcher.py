@@ -1,4 +1,5 @@
-"""Runs one RUN command inside a sandbox root as a container runtime would: private mount and
+"""Runs one RUN command. In container mode (root ``/``) beside the executor, confined by Landlock
+(landlock.py). In sandbox mode inside its root as a container runtime would: private mount and
 PID namespaces, the root made the namespace's own root with ``pivot_root`` (so no chroot escape
 leads back to the host), mounted ``nodev`` (device nodes shipped in a layer are inert; /dev holds
 only the usual safe nodes), and the capability bounding set cut to Docker's default set.
@@ -220,11 +221,22 @@ def _read_copies(spec: dict) -> dict[str, bytes]:
     return copies
 
 
+def _confine(confine: dict) -> None:
+    """Landlock (container mode): see landlock.py beside this file, loaded only when needed."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import landlock  # type: ignore[import-not-found]  # found beside this file at run time
+
+    landlock.confine(confine["protected"], tuple(confine.get("allowed", ())),
+                     deny_tcp=bool(confine.get("deny_tcp")))
+
+
 def _enter(spec: dict, copies: dict[str, bytes], last_capability: int) -> None:
     for name, content in copies.items():
         _place_file("/" + name, content)
     os.chdir(spec.get("cwd") or "/")
     _drop_capabilities(last_capability)
+    if spec.get("confine"):
+        _confine(spec["confine"])
     os.setgroups(spec.get("groups", []))
     os.setgid(spec.get("gid", 0))
     os.setuid(spec.get("uid", 0))
@@ -293,6 +305,17 @@ def _exit_with(code: int) -> None:
     os._exit(128 - code if code < 0 else code)
 
 
+def _run_beside(spec: dict) -> None:
+    """Container mode without mounts: no namespaces (an unprivileged container allows none),
+    only the confinement, then the command in this very process."""
+    try:
+        _enter(spec, {}, _last_capability())
+    except OSError as error:
+        print(f"lamina: confining the command failed: {error}", file=sys.stderr)
+        os._exit(125)
+    _exec(spec)
+
+
 def main() -> None:
     with os.fdopen(int(sys.argv[1]), "rb") as spec_pipe:
         run(marshal.loads(spec_pipe.read()))
@@ -300,6 +323,8 @@ def main() -> None:
 
 def run(spec: dict) -> None:
     """Never returns: the process ends with the command's exit status (125: sandbox failure)."""
+    if not spec.get("namespaces", True):
+        _run_beside(spec)
     own_network = spec.get("network", "host") != "host"
     try:
         _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWPID | (CLONE_NEWNET if own_network else 0)),

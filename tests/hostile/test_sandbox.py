@@ -4,8 +4,8 @@ devices, gain capabilities beyond Docker's defaults or reach the host's loopback
 from __future__ import annotations
 
 import http.server
-import shutil
-import subprocess
+import json
+import os
 import tarfile
 import threading
 from collections.abc import Iterator
@@ -15,70 +15,6 @@ import pytest
 
 from tests.hostile.conftest import Canary, build, entry, push_base, tar_of
 from tests.support.registry import RunningRegistry
-
-ESCAPE_C = r"""
-#include <fcntl.h>
-#include <stdio.h>
-#include <sys/stat.h>
-#include <unistd.h>
-/* The classic chroot escape: chroot into a subdirectory, climb with "..", chroot there. */
-int main(int argc, char **argv) {
-    mkdir("/jail", 0755);
-    if (chroot("/jail") != 0) { perror("chroot"); }
-    for (int i = 0; i < 128; i++) chdir("..");
-    chroot(".");
-    int fd = open(argv[1], O_WRONLY | O_CREAT, 0644);
-    if (fd < 0) { perror("open"); return 3; }
-    write(fd, "escaped\n", 8);
-    return 0;
-}
-"""
-
-
-PROBE_C = r"""
-#include <arpa/inet.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/time.h>
-#include <sys/socket.h>
-#include <unistd.h>
-/* TCP to IP:PORT with no name service (busybox's static wget needs NSS), the answer's body. */
-int main(int argc, char **argv) {
-    struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(atoi(argv[2]))};
-    inet_pton(AF_INET, argv[1], &to.sin_addr);
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    struct timeval limit = {.tv_sec = 3};
-    setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
-    setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
-    if (connect(s, (struct sockaddr *)&to, sizeof to) != 0) { printf("unreachable\n"); return 0; }
-    const char *get = "GET / HTTP/1.0\r\n\r\n";
-    write(s, get, strlen(get));
-    char buffer[4096]; int n, total = 0;
-    while ((n = read(s, buffer + total, sizeof buffer - 1 - total)) > 0) total += n;
-    buffer[total] = 0;
-    char *body = strstr(buffer, "\r\n\r\n");
-    printf("%s", body ? body + 4 : "no answer\n");
-    return 0;
-}
-"""
-
-
-def _compile(directory: Path, name: str, source: str) -> Path:
-    (directory / f"{name}.c").write_text(source)
-    subprocess.run(["gcc", "-static", "-O1", "-o", str(directory / name), str(directory / f"{name}.c")],
-                   check=True, capture_output=True)
-    return directory / name
-
-
-@pytest.fixture(scope="module")
-def programs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
-    """Static test programs (gcc and libc6-dev come with scripts/setup.sh)."""
-    if shutil.which("gcc") is None:
-        pytest.skip("gcc is not installed")
-    directory = tmp_path_factory.mktemp("programs")
-    return {name: _compile(directory, name, source).read_bytes()
-            for name, source in (("escape", ESCAPE_C), ("probe", PROBE_C))}
 
 
 def test_the_chroot_escape_stays_inside_the_root(tmp_path: Path, registry: RunningRegistry,
@@ -178,3 +114,26 @@ def test_the_kaniko_dir_is_private(tmp_path: Path, registry: RunningRegistry, bu
     assert result.run.returncode == 0, result.run.error_lines
     assert (tmp_path / "kaniko").stat().st_mode & 0o777 == 0o700
 
+
+
+def test_run_cannot_reach_the_kaniko_dir_or_the_executor(
+        tmp_path: Path, registry: RunningRegistry, busybox_image: str, programs: dict[str, bytes]) -> None:
+    kaniko = tmp_path / "kaniko"
+    (kaniko / ".docker").mkdir(parents=True)
+    secret = "credential-" + os.urandom(8).hex()
+    (kaniko / ".docker" / "config.json").write_text(json.dumps({"auths": {"x": {"auth": secret}}}))
+    executor_pid = os.getpid()  # the build runs in this process
+    attempts = (f"RUN cat {kaniko}/.docker/config.json /kaniko/.docker/config.json > /tmp/cat.txt 2>&1; "
+                f"ls {kaniko} > /tmp/ls.txt 2>&1; cat /proc/{executor_pid}/environ > /tmp/environ.txt 2>&1; "
+                f"/ptrace {executor_pid} 1 > /tmp/ptrace.txt 2>&1; kill -0 {executor_pid} 2> /tmp/kill.txt; true\n")
+    result = build(tmp_path, registry, f"FROM {busybox_image}\nCOPY --chmod=755 ptrace /ptrace\n" + attempts,
+                   {"ptrace": programs["ptrace"]}, "--no-push")
+    assert result.run.returncode == 0, result.run.error_lines
+    tmp = result.root / "tmp"
+    outputs = {name: (tmp / name).read_text() for name in ("cat.txt", "ls.txt", "environ.txt", "ptrace.txt", "kill.txt")}
+    assert secret not in "".join(outputs.values())
+    assert "No such file" in outputs["cat.txt"] and "No such file" in outputs["ls.txt"]
+    assert "No such file" in outputs["environ.txt"]  # the executor is not in the RUN's PID namespace
+    assert f"{executor_pid} denied" in outputs["ptrace.txt"] and "ATTACHED" not in outputs["ptrace.txt"]
+    assert "No such process" in outputs["kill.txt"]
+    assert not any(secret in message for message in result.run.messages)
