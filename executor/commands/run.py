@@ -100,5 +100,7 @@ class RunCommand(Command[RunInstruction]):
             raise self.error(ctx, f"RUN --mount: preparing the mounts failed: {error}") from None
         if code != 0:
             shown = self.instruction.args if self.instruction.json is None else " ".join(argv)
+            if ctx.runner.failure_hint:
+                log.warning("%s", ctx.runner.failure_hint)
             raise RunCommandFailed(shown, 128 - code if code < 0 else code, line=self.instruction.line)
 

@@ -78,6 +78,11 @@ class ProcessSpec:
 
 
 class CommandRunner(Protocol):
+    @property
+    def failure_hint(self) -> str:
+        """Said after a failed command's exit code: what the runner denied that it may have needed."""
+        ...
+
     def run(self, spec: ProcessSpec) -> int:
         """Run the command to completion and return its exit code (negative: killed by signal)."""
         ...
@@ -134,6 +139,14 @@ class HostRunner:
     confinement: Confinement | None = None
     bundle: BundleSeal | None = None
 
+    @property
+    def failure_hint(self) -> str:
+        if self.confinement is None:
+            return ""
+        return (f"RUN steps on / are confined: they cannot create entries directly in / nor reach "
+                f"{self.confinement.protected}; if the command needed that, make a new top-level "
+                "directory with WORKDIR or COPY, or build with --confine-run=false")
+
     def run(self, spec: ProcessSpec) -> int:
         try:
             return self._run(spec)
@@ -170,6 +183,7 @@ class ChrootRunner:
     root: Path
     scratch: Path
     network: str = "sandbox"  # the build's --network: sandbox (default), host or none
+    failure_hint: str = ""
 
     def _host_file_copies(self) -> dict[str, str]:
         copies = {}

@@ -193,3 +193,16 @@ def test_a_run_that_changes_the_bundle_stops_the_build(
     request = urllib.request.Request(f"{registry.url}/v2/confined/tampered/manifests/latest")
     with pytest.raises(urllib.error.HTTPError):
         urllib.request.urlopen(request, timeout=30)
+
+
+def test_a_run_creating_an_entry_directly_in_root_fails_with_a_hint(
+        tmp_path: Path, docker: RunningDocker, executor_image: str, registry: RunningRegistry,
+        busybox_image: str) -> None:
+    context = write_context(tmp_path / "context", f"FROM {busybox_image}\nRUN mkdir /app\n")
+    code, log = _run_executor(docker, executor_image, context, "--destination", registry.ref("confined/app"))
+    errors = [line for line in log.splitlines() if line.startswith("error:")]
+    assert code == 1 and errors == ["error: Dockerfile:2: RUN 'mkdir /app' returned a non-zero code: 1"]
+    assert "WARNING RUN steps on / are confined: they cannot create entries directly in /" in log
+    code, log = _run_executor(docker, executor_image, context, "--destination", registry.ref("confined/app"),
+                              "--confine-run=false")  # kaniko's behaviour, on request
+    assert code == 0 and "not confined (--confine-run=false)" in log, log[-2000:]

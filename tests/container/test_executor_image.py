@@ -70,5 +70,5 @@ def test_lamina_builds_its_executor_image_which_then_builds(
 
     # The image's /kaniko, started as PID 1 of a container, builds and pushes another image.
     tree = build_as_pid1(tmp_path / "container", image.rootfs / "kaniko", registry,
-                         "container/by-executor-image", f"FROM {busybox_image}\nRUN echo from-image > /made.txt\n")
-    assert tree["/made.txt"].content == b"from-image\n"
+                         "container/by-executor-image", f"FROM {busybox_image}\nRUN echo from-image > /tmp/made.txt\n")
+    assert tree["/tmp/made.txt"].content == b"from-image\n"

@@ -60,19 +60,19 @@ def test_debian_base_with_apt_get_as_pid1(tmp_path: Path, kaniko_bundle: Path, r
                                           debian_image: str) -> None:
     dockerfile = f"""FROM {debian_image}
 RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends hello \\
-    && rm -rf /var/lib/apt/lists/* && hello > /hello.txt
+    && rm -rf /var/lib/apt/lists/* && hello > /tmp/hello.txt
 RUN rm /usr/lib/os-release && echo ID=lamina > /usr/lib/os-release && echo built > /etc/lamina-marker \\
     && rm -rf /usr/share/doc /etc/cron.daily
-RUN env | sort > /env.txt && echo "$$" > /pid.txt
+RUN env | sort > /tmp/env.txt && echo "$$" > /tmp/pid.txt
 """
     tree = build_as_pid1(tmp_path, kaniko_bundle, registry, "container/debian", dockerfile)
-    assert tree["/hello.txt"].content == b"Hello, world!\n"
+    assert tree["/tmp/hello.txt"].content == b"Hello, world!\n"
     assert tree["/usr/bin/hello"].kind == "file"
     assert tree["/usr/lib/os-release"].content == b"ID=lamina\n"
     assert tree["/etc/lamina-marker"].content == b"built\n"
     assert "/usr/share/doc" not in tree and "/etc/cron.daily" not in tree
     assert "/etc/debian_version" in tree  # the base is still there below
-    assert_clean_env(tree["/env.txt"].content)
+    assert_clean_env(tree["/tmp/env.txt"].content)
     # Nothing of the executor's container made it into the image.
     assert not [p for p in tree if p.split("/")[1] in ("kaniko", "workspace")]
     for name in ("etc/hosts", "etc/resolv.conf"):  # the runtime's mounts stayed out: the base's
@@ -87,8 +87,8 @@ def test_busybox_base_reaps_orphans_and_cleans_up_for_the_next_build(
     # can reap it. The next RUN lists the zombies of the whole PID namespace.
     dockerfile = f"""FROM {busybox_image}
 RUN (sleep 1 &) ; (sleep 1 &) ; echo started
-RUN sleep 3; for f in /proc/[0-9]*/stat; do read -r l < $f && set -- $l && [ "$3" = Z ] && echo "$l"; done > /zombies.txt; true
-RUN env | sort > /env.txt
+RUN sleep 3; for f in /proc/[0-9]*/stat; do read -r l < $f && set -- $l && [ "$3" = Z ] && echo "$l"; done > /tmp/zombies.txt; true
+RUN env | sort > /tmp/env.txt
 """
     context = write_context(tmp_path / "context", dockerfile)
     container = ContainerRoot.create(tmp_path, kaniko_bundle, context)
@@ -96,22 +96,22 @@ RUN env | sort > /env.txt
     result = container.run(executor_args(first, "--cleanup"))
     assert result.returncode == 0, result.stderr
     tree = pull_image(registry, first, tmp_path / "pulled-busybox").tree()
-    assert tree["/zombies.txt"].content == b""
+    assert tree["/tmp/zombies.txt"].content == b""
     assert tree["/etc/os-release"].content == b"NAME=lamina-busybox\n"
-    assert_clean_env(tree["/env.txt"].content)
+    assert_clean_env(tree["/tmp/env.txt"].content)
     # --cleanup left the container as it started, so it can build again.
     # (/var/run is left alone, as kaniko does: it is where a runtime mounts sockets.)
     assert container.entries() == ["dev", "etc", "kaniko", "proc", "sys", "var", "workspace"]
     assert set(os.listdir(container.root / "var")) <= {"run"}
     assert sorted(p.name for p in (container.root / "etc").iterdir()) == ["hosts", "resolv.conf"]
 
-    (context / "Dockerfile").write_text(f"FROM {busybox_image}\nRUN echo again > /again.txt\n")
+    (context / "Dockerfile").write_text(f"FROM {busybox_image}\nRUN echo again > /tmp/again.txt\n")
     second = registry.ref("container/again")
     result = container.run(executor_args(second))
     assert result.returncode == 0, result.stderr
     tree = pull_image(registry, second, tmp_path / "pulled-again").tree()
-    assert tree["/again.txt"].content == b"again\n"
-    assert "/zombies.txt" not in tree and "/env.txt" not in tree
+    assert tree["/tmp/again.txt"].content == b"again\n"
+    assert "/tmp/zombies.txt" not in tree and "/tmp/env.txt" not in tree
 
 
 def test_failing_run_exit_code_is_the_containers(tmp_path: Path, kaniko_bundle: Path,
@@ -130,7 +130,7 @@ def test_sigterm_to_pid1_stops_the_build_promptly(tmp_path: Path, kaniko_bundle:
                                                   registry: RunningRegistry, busybox_image: str) -> None:
     # The RUN puts a child in the background that ignores SIGTERM: the executor must still stop.
     dockerfile = f"""FROM {busybox_image}
-RUN (trap '' TERM; sleep 600) & touch /started; sleep 600
+RUN (trap '' TERM; sleep 600) & touch /tmp/started; sleep 600
 """
     context = write_context(tmp_path / "context", dockerfile)
     container = ContainerRoot.create(tmp_path, kaniko_bundle, context)
@@ -138,7 +138,7 @@ RUN (trap '' TERM; sleep 600) & touch /started; sleep 600
     process = container.start(executor_args(ref))
     init = namespace_init(process)
     deadline = time.monotonic() + 60
-    while not (container.root / "started").exists():
+    while not (container.root / "tmp/started").exists():
         assert process.poll() is None, process.communicate()[1]
         assert time.monotonic() < deadline, "the RUN never started"
         time.sleep(0.1)
@@ -157,20 +157,20 @@ def test_multi_stage_as_pid1(tmp_path: Path, kaniko_bundle: Path, registry: Runn
     # Each stage is extracted over / of the running container in turn; the last one ends on busybox.
     # On / the stage's files are copied out for COPY --from: owners and hardlinks must survive.
     dockerfile = f"""FROM {debian_image} AS tools
-RUN sha256sum /etc/debian_version > /sum.txt && echo from-debian > /made.txt
-RUN mkdir -p /out/owned && echo linked > /out/a && ln /out/a /out/b \\
-    && chown -R 1234:2345 /out/owned && chmod 0750 /out/owned
+RUN sha256sum /etc/debian_version > /tmp/sum.txt && echo from-debian > /tmp/made.txt
+RUN mkdir -p /opt/out/owned && echo linked > /opt/out/a && ln /opt/out/a /opt/out/b \\
+    && chown -R 1234:2345 /opt/out/owned && chmod 0750 /opt/out/owned
 FROM {busybox_image}
-COPY --from=tools /made.txt /sum.txt /from-debian/
-COPY --from=tools /out /out/
-RUN cat /from-debian/made.txt > /copied.txt
+COPY --from=tools /tmp/made.txt /tmp/sum.txt /from-debian/
+COPY --from=tools /opt/out /out/
+RUN cat /from-debian/made.txt > /tmp/copied.txt
 """
     tree = build_as_pid1(tmp_path, kaniko_bundle, registry, "container/multistage", dockerfile)
     owned = tree["/out/owned"]
     assert (owned.kind, owned.uid, owned.gid, owned.mode) == ("dir", 1234, 2345, 0o750)
     rootfs = tmp_path / "pulled" / "bundle"  # umoci raw unpack: the root itself
     assert os.stat(rootfs / "out/a").st_ino == os.stat(rootfs / "out/b").st_ino
-    assert tree["/copied.txt"].content == b"from-debian\n"
+    assert tree["/tmp/copied.txt"].content == b"from-debian\n"
     assert tree["/from-debian/sum.txt"].content.endswith(b"  /etc/debian_version\n")
     assert "/etc/debian_version" not in tree and tree["/bin/busybox"].kind == "file"
 
