@@ -106,6 +106,7 @@ def execute(options: ExecutorOptions, clock: Clock = utc_now,
         log.info("built image %s", serialized.digest, extra=event("image.built", digest=serialized.digest))
         return serialized.digest
     finally:
+        build.runner.close()
         for scratch in _SCRATCH_DIRS:
             shutil.rmtree(build.kaniko_dir / scratch, ignore_errors=True)
         if options.root.cleanup:  # failed or not, so the same container can build again

@@ -18,6 +18,7 @@ from executor.commands.remote_source import Checksum, DownloadError, download, i
 from executor.contexts.files import ContextSource
 from executor.dockerfile import AddInstruction
 from executor.http import DOWNLOAD_RETRY, make_session
+from snapshot.errors import SnapshotError
 from snapshot.extract import extract_layer
 from snapshot.ignore import IgnoreList
 
@@ -61,7 +62,10 @@ class AddCommand(CopyCommand):
             raise self.error(ctx, "ADD --keep-git-dir is not supported: lamina does not add git repositories")
         self._checksum = self._parse_checksum(ctx)
         with self._session:
-            self.copy(ctx, file_hook=self._unpack_archive)
+            try:
+                self.copy(ctx, file_hook=self._unpack_archive)
+            except SnapshotError as error:  # a hostile or damaged local archive
+                raise self.error(ctx, f"ADD: {error}") from None
 
     def _parse_checksum(self, ctx: StepContext) -> Checksum | None:
         value = self.instruction.checksum
@@ -96,5 +100,8 @@ class AddCommand(CopyCommand):
             return False
         with archive:
             target = engine.parents(dest)
-            extract_layer(archive, target, IgnoreList())
+            try:
+                extract_layer(archive, target, IgnoreList())
+            except SnapshotError as error:
+                raise SnapshotError(f"the archive {source.rel}: {error}") from None
         return True

@@ -34,8 +34,12 @@ class RunCommand(Command[RunInstruction]):
         if self.instruction.json is not None:
             if not self.instruction.json:
                 raise self.error(ctx, "RUN requires at least one argument")
-            return list(self.instruction.json)
-        return [*self._shell(ctx), self.script()[0]]
+            argv = list(self.instruction.json)
+        else:
+            argv = [*self._shell(ctx), self.script()[0]]
+        if any("\0" in word for word in argv):
+            raise self.error(ctx, "the command holds a NUL byte, which no program argument can")
+        return argv
 
     def script(self) -> tuple[str, tuple[str, bytes] | None]:
         """The shell-form command text, and a heredoc script file (name, bytes) to run instead.

@@ -8,6 +8,7 @@ from pathlib import Path
 from executor.errors import BuildError
 from snapshot.rootfs import SymlinkLoop, resolve_in_root
 
+MAX_ID = 2**32 - 2
 MAX_TABLE_SIZE = 64 * 1024 * 1024  # a hostile image must not make us read a device or gigabytes
 
 
@@ -103,4 +104,7 @@ class UserDatabase:
         else:
             members = self.supplementary_groups(name) if name else ()
             groups = tuple(sorted({*members, gid}))
+        for kind, number in (("uid", uid), *(("gid", g) for g in groups)):
+            if not 0 <= number <= MAX_ID:  # the kernel's ids are 32 bits, (uid_t)-1 reserved
+                raise BuildError(f"{purpose} {spec!r}: {kind} {number} is out of range (0 to {MAX_ID})")
         return Identity(uid=uid, gid=gid, groups=groups, home=home)

@@ -285,20 +285,29 @@ def _loopback_up() -> None:
         fcntl.ioctl(sock, SIOCSIFFLAGS, struct.pack("16sH", b"lo", flags | IFF_UP))
 
 
-def _own_network(spec: dict) -> None:
-    """``none``: a namespace with only ``lo``. ``sandbox``: the same, then the runner attaches
-    slirp4netns (user-mode NAT out of the host's namespace, the host's loopback not reachable)
-    once told the namespace exists, and says when it is ready."""
-    _loopback_up()
-    if spec.get("network") != "sandbox":
-        return
-    ready_fd, go_fd = spec["sync"]
+def _join_network(path: str) -> None:
+    """``sandbox``: join the build's network namespace (held by ``hold_network``, slirp4netns
+    attached to it once for the whole build)."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        _check(_libc.setns(fd, CLONE_NEWNET), "joining the build's network namespace")
+    finally:
+        os.close(fd)
+
+
+def hold_network(ready_fd: int) -> None:
+    """The holder of a build's network namespace: a new one with ``lo`` up, then wait (on stdin)
+    until the runner closes it at the end of the build."""
+    try:
+        _check(_libc.unshare(CLONE_NEWNET), "unshare")
+        _loopback_up()
+    except OSError as error:
+        print(f"lamina: making the build's network failed: {error}", file=sys.stderr)
+        os._exit(125)
     os.write(ready_fd, b"u")
     os.close(ready_fd)
-    answer = os.read(go_fd, 1)
-    os.close(go_fd)
-    if answer != b"g":
-        raise OSError(0, "the network (slirp4netns) could not be attached")
+    sys.stdin.buffer.read()
+    os._exit(0)
 
 
 def _exit_with(code: int) -> None:
@@ -317,6 +326,8 @@ def _run_beside(spec: dict) -> None:
 
 
 def main() -> None:
+    if sys.argv[1] == "--hold-network":
+        hold_network(int(sys.argv[2]))
     with os.fdopen(int(sys.argv[1]), "rb") as spec_pipe:
         run(marshal.loads(spec_pipe.read()))
 
@@ -325,12 +336,14 @@ def run(spec: dict) -> None:
     """Never returns: the process ends with the command's exit status (125: sandbox failure)."""
     if not spec.get("namespaces", True):
         _run_beside(spec)
-    own_network = spec.get("network", "host") != "host"
+    network = spec.get("network", "host")
     try:
-        _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWPID | (CLONE_NEWNET if own_network else 0)),
+        if network == "sandbox":
+            _join_network(spec["netns"])
+        _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWPID | (CLONE_NEWNET if network == "none" else 0)),
                "unshare")
-        if own_network:
-            _own_network(spec)
+        if network == "none":
+            _loopback_up()  # a namespace with only lo
     except OSError as error:
         print(f"lamina: preparing the sandbox failed: {error}", file=sys.stderr)
         os._exit(125)

@@ -1,60 +1,68 @@
-"""The network of a RUN in sandbox mode: a namespace of its own, joined to the outside by
-slirp4netns (user-mode NAT from the host's namespace, the host's loopback unreachable), as
-rootless podman and BuildKit do."""
+"""The network of RUN commands in sandbox mode: one namespace for the build, held by a small
+process of the launcher's and joined to the outside by slirp4netns (user-mode NAT from the host's
+namespace, the host's loopback unreachable), as rootless podman and BuildKit do. Each RUN joins
+it, so slirp4netns starts once a build, not once a RUN."""
 
 from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Callable
-from types import TracebackType
+import sys
+from pathlib import Path
 
-__all__ = ["SlirpNetwork"]
+__all__ = ["SandboxNetwork"]
 
 
-class SlirpNetwork:
-    """The launcher says (pipe ``ready``) when its network namespace exists; slirp4netns is then
-    attached to it and the launcher told (pipe ``go``) to go on. ``sync`` are the two descriptors
-    the launcher gets; ``attach`` runs once it started, and returns what stops slirp4netns."""
+class SandboxNetwork:
+    """Started on first use (``namespace``), stopped by ``close`` at the end of the build."""
 
-    def __init__(self) -> None:
-        self._ready_read, self._ready_write = os.pipe()
-        self._go_read, self._go_write = os.pipe()
-        self._open = {self._ready_read, self._ready_write, self._go_read, self._go_write}
+    def __init__(self, launcher: Path) -> None:
+        self._launcher = launcher
+        self._holder: subprocess.Popen[bytes] | None = None
+        self._slirp: subprocess.Popen[bytes] | None = None
 
     @property
-    def sync(self) -> tuple[int, int]:
-        return self._ready_write, self._go_read
+    def namespace(self) -> str:
+        """The path of the network namespace to join (``setns``)."""
+        if self._holder is None:
+            self._start()
+        assert self._holder is not None
+        return f"/proc/{self._holder.pid}/ns/net"
 
-    def _close(self, fd: int) -> None:
-        if fd in self._open:  # each exactly once: a number closed may be reused at once
-            self._open.discard(fd)
-            os.close(fd)
+    def _start(self) -> None:
+        ready_read, ready_write = os.pipe()
+        try:
+            self._holder = subprocess.Popen(
+                [sys.executable, "-I", "-S", str(self._launcher), "--hold-network", str(ready_write)],
+                pass_fds=(ready_write,), stdin=subprocess.PIPE, close_fds=True,
+                env={"PATH": os.defpath})
+        finally:
+            os.close(ready_write)
+        with os.fdopen(ready_read, "rb") as ready:
+            made = ready.read(1) == b"u"
+        self._slirp = _start_slirp(self._holder.pid) if made else None
+        if self._slirp is None:
+            self.close()
+            raise OSError(0, "the build's network could not be made (is slirp4netns installed?); "
+                             "--network host or none builds without it")
 
-    def attach(self, process: subprocess.Popen[bytes]) -> Callable[[], None]:
-        self._close(self._ready_write)
-        self._close(self._go_read)
-        ready = os.read(self._ready_read, 1)
-        slirp = _start_slirp(process.pid) if ready == b"u" else None
-        if ready == b"u":  # else the launcher failed before its namespace existed
-            os.write(self._go_write, b"g" if slirp is not None else b"x")
-        self._close(self._ready_read)
-        self._close(self._go_write)
-        return lambda: _stop(slirp)
-
-    def __enter__(self) -> SlirpNetwork:
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
-        for fd in list(self._open):
-            self._close(fd)
+    def close(self) -> None:
+        _stop(self._slirp)
+        self._slirp = None
+        if self._holder is not None:
+            if self._holder.stdin is not None:
+                self._holder.stdin.close()
+            try:
+                self._holder.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._holder.kill()
+                self._holder.wait()
+            self._holder = None
 
 
 def _start_slirp(pid: int) -> subprocess.Popen[bytes] | None:
     """slirp4netns attached to the network namespace of ``pid`` (tap0, 10.0.2.100, DNS at
-    10.0.2.3), the host's loopback disabled; None when it cannot start (the RUN then fails with
-    the launcher's message)."""
+    10.0.2.3), the host's loopback disabled; None when it cannot start."""
     ready_read, ready_write = os.pipe()
     try:
         slirp = subprocess.Popen(

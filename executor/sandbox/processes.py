@@ -8,7 +8,6 @@ import ctypes
 import os
 import signal
 import subprocess
-from collections.abc import Callable
 from types import FrameType
 
 from executor.errors import BuildInterrupted
@@ -31,9 +30,7 @@ def make_undumpable() -> None:
 
 
 def run_forwarding_signals(args: list[str], stdin_payload: bytes | None = None, *,
-                            process_group: bool = False,
-                            attach: Callable[[subprocess.Popen[bytes]], Callable[[], None]] | None = None,
-                            **popen: object) -> int:
+                            process_group: bool = False, **popen: object) -> int:
     """Start ``args``, pass SIGTERM/SIGINT/SIGHUP on to it while it runs, return its exit code.
 
     ``stdin_payload`` is written to a pipe whose descriptor number is appended to ``args``.
@@ -45,8 +42,6 @@ def run_forwarding_signals(args: list[str], stdin_payload: bytes | None = None, 
     if process_group:
         popen["start_new_session"] = True
     process = _start(args, stdin_payload, popen)
-    # ``attach`` sets up what the started process waits for (its network); its result undoes it
-    detach = attach(process) if attach is not None else None
 
     received: list[int] = []
 
@@ -76,8 +71,6 @@ def run_forwarding_signals(args: list[str], stdin_payload: bytes | None = None, 
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        if detach is not None:
-            detach()
     if received:
         if process_group:
             send(signal.SIGKILL)  # background children left in the group die with the build

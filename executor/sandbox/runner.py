@@ -6,16 +6,14 @@ from __future__ import annotations
 import marshal
 import os
 import shutil
-import subprocess
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 from executor.errors import BuildError
 from executor.sandbox.bundle import BundleSeal
-from executor.sandbox.network import SlirpNetwork
+from executor.sandbox.network import SandboxNetwork
 from executor.sandbox.processes import run_forwarding_signals
 
 LAUNCHER = Path(__file__).with_name("launcher.py")
@@ -83,18 +81,18 @@ class CommandRunner(Protocol):
         """Said after a failed command's exit code: what the runner denied that it may have needed."""
         ...
 
+    def close(self) -> None:
+        """The build is over: release what the runner kept for all its commands."""
+
     def run(self, spec: ProcessSpec) -> int:
         """Run the command to completion and return its exit code (negative: killed by signal)."""
         ...
 
 
-def _start_launcher(launch: dict[str, object], *, fds: tuple[int, ...] = (),
-                    attach: Callable[[subprocess.Popen[bytes]], Callable[[], None]] | None = None,
-                    process_group: bool = False) -> int:
+def _start_launcher(launch: dict[str, object], *, process_group: bool = False) -> int:
     return run_forwarding_signals([sys.executable, "-I", "-S", str(LAUNCHER)],
-                                  marshal.dumps(launch), close_fds=True, pass_fds=fds,
-                                  attach=attach, process_group=process_group,
-                                  env={"PATH": os.defpath})
+                                  marshal.dumps(launch), close_fds=True,
+                                  process_group=process_group, env={"PATH": os.defpath})
 
 
 def _launch_spec(spec: ProcessSpec, root: Path, staging: Path, files: dict[str, str],
@@ -139,6 +137,9 @@ class HostRunner:
     confinement: Confinement | None = None
     bundle: BundleSeal | None = None
 
+    def close(self) -> None:
+        pass
+
     @property
     def failure_hint(self) -> str:
         if self.confinement is None:
@@ -171,7 +172,7 @@ class HostRunner:
         return _start_launcher(launch, process_group=not spec.mounts)
 
 
-@dataclass(frozen=True)
+@dataclass
 class ChrootRunner:
     """Sandbox mode: the command gets ``root`` as its own ``/`` (pivot_root) in private mount,
     PID and network namespaces (see launcher.py).
@@ -184,6 +185,11 @@ class ChrootRunner:
     scratch: Path
     network: str = "sandbox"  # the build's --network: sandbox (default), host or none
     failure_hint: str = ""
+    _shared_network: SandboxNetwork = field(default_factory=lambda: SandboxNetwork(LAUNCHER), repr=False)
+
+    def close(self) -> None:
+        """At the end of the build: the build's network goes."""
+        self._shared_network.close()
 
     def _host_file_copies(self) -> dict[str, str]:
         copies = {}
@@ -206,8 +212,6 @@ class ChrootRunner:
         staging.mkdir(mode=0o700, exist_ok=True)
         network = {None: self.network, "default": self.network}.get(spec.network, spec.network)
         launch = _launch_spec(spec, self.root, staging, files, network or "sandbox")
-        if launch["network"] != "sandbox":
-            return _start_launcher(launch)
-        with SlirpNetwork() as slirp:
-            launch["sync"] = slirp.sync
-            return _start_launcher(launch, fds=slirp.sync, attach=slirp.attach)
+        if launch["network"] == "sandbox":
+            launch["netns"] = self._shared_network.namespace
+        return _start_launcher(launch)

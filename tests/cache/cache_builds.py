@@ -21,7 +21,7 @@ MANIFEST_ACCEPT = ", ".join(["application/vnd.docker.distribution.manifest.v2+js
 
 def executor_command(workdir: Path, context: Path, *args: str) -> list[str]:
     return [sys.executable, "-m", "executor", "--context", str(context),
-            "--root", str(workdir / "root"), "--kaniko-dir", str(workdir / "kaniko"), *args]
+            "--root", str(workdir / "root"), "--kaniko-dir", str(workdir / "kaniko"), JSON_LOG, *args]
 
 
 def start_build(workdir: Path, context: Path, *args: str) -> subprocess.Popen[str]:
@@ -36,10 +36,22 @@ def finish_build(workdir: Path, process: subprocess.Popen[str]) -> ExecutorRun:
     return ExecutorRun(process.returncode, stdout, stderr, workdir / "root", workdir / "kaniko")
 
 
+# The cache tests read the builds' structured events, not their text.
+JSON_LOG = "--log-format=json"
+
+
 def ran(run: ExecutorRun) -> list[str]:
-    """The RUN commands that executed: the runner logs each process it starts."""
-    marker = "INFO RUN /bin/sh -c "
-    return [line.split(marker, 1)[1] for line in run.stderr.splitlines() if marker in line]
+    """The shell commands of the RUN steps that executed (``run.process`` events)."""
+    return [event["argv"][-1] for event in run.named("run.process")]
+
+
+def cache_hits(run: ExecutorRun, *, with_layer: bool | None = None) -> int:
+    """How many steps came from the cache (``step.cached``); ``with_layer=False``: those that had
+    changed no files."""
+    hits = run.named("step.cached")
+    if with_layer is not None:
+        hits = [hit for hit in hits if (hit["layer"] is not None) is with_layer]
+    return len(hits)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.cache.cache_builds import check_layout_cache, check_registry_cache, finish_build, ran, start_build
+from tests.cache.cache_builds import (
+    JSON_LOG,
+    cache_hits,
+    check_layout_cache,
+    check_registry_cache,
+    finish_build,
+    ran,
+    start_build,
+)
 from tests.support.executor import run_executor, write_context
 from tests.support.registry import RunningRegistry
 
@@ -41,6 +49,6 @@ def test_three_builders_at_once_leave_a_valid_cache(tmp_path: Path, registry: Ru
                else check_registry_cache(registry, repository))
     assert entries == STEPS
 
-    fourth = run_executor(tmp_path / "builder3", context, *flags)
+    fourth = run_executor(tmp_path / "builder3", context, JSON_LOG, *flags)
     assert fourth.returncode == 0, fourth.stderr
-    assert ran(fourth) == [] and fourth.stderr.count("cache hit") == STEPS
+    assert ran(fourth) == [] and cache_hits(fourth) == STEPS

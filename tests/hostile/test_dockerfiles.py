@@ -49,3 +49,61 @@ def test_a_full_kaniko_dir_names_the_step_and_the_directory(
     result = build(tmp_path, registry, f"FROM {busybox_image}\nRUN head -c 3000000 /dev/urandom > /big\n")
     line = assert_refused(result, ":2:", "RUN", "no space left on device", str(small_kaniko_dir))
     assert "Errno" not in line
+
+
+def _tar_with(*names_and_links: tuple[str, bytes, str]) -> bytes:
+    import io
+    import tarfile
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w") as tar:
+        for name, kind, link in names_and_links:
+            info = tarfile.TarInfo(name)
+            info.type, info.linkname = kind, link
+            data = b"x\n" if kind == tarfile.REGTYPE else None
+            if data is not None:
+                info.size = len(data)
+            tar.addfile(info, io.BytesIO(data) if data else None)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("members", [
+    (("../escape.txt", b"0", ""),),
+    (("/abs.txt", b"0", ""),),
+    (("hard", b"1", "../../outside"),),
+], ids=["dotdot", "absolute", "hardlink-escape"])
+def test_add_of_a_hostile_local_archive_is_one_clean_error(
+        tmp_path: Path, registry: RunningRegistry, busybox_image: str, members: tuple) -> None:
+    result = build(tmp_path, registry, f"FROM {busybox_image}\nADD evil.tar /unpacked/\n",
+                   {"evil.tar": _tar_with(*members)})
+    assert_refused(result, ":2:", "evil.tar")
+    assert not (tmp_path / "root" / "escape.txt").exists()
+
+
+@pytest.mark.parametrize("dockerfile,fragment", [
+    ("FROM {base}\nCOPY --chown=99999999999999999999 Dockerfile /d\n", "99999999999999999999"),
+    ("FROM {base}\nRUN echo nul\x00byte\n", "NUL"),
+    ("FROM {base}\nUSER 99999999999999999999\nRUN true\n", "99999999999999999999"),
+], ids=["chown-overflow", "nul-in-run", "user-overflow"])
+def test_hostile_dockerfiles_are_one_clean_error(tmp_path: Path, registry: RunningRegistry,
+                                                 busybox_image: str, dockerfile: str, fragment: str) -> None:
+    result = build(tmp_path, registry, dockerfile.replace("{base}", busybox_image))
+    assert_refused(result, fragment)
+
+
+def test_an_archive_link_out_of_its_destination_stays_inside_it(
+        tmp_path: Path, registry: RunningRegistry, busybox_image: str) -> None:
+    # link -> /etc, then link/passwd: resolved with the destination as the archive's root, as
+    # moby's archive package does; the image's own /etc/passwd is untouched
+    result = build(tmp_path, registry, f"FROM {busybox_image}\nADD evil.tar /unpacked/\n",
+                   {"evil.tar": _tar_with(("link", b"2", "/etc"), ("link/passwd", b"0", ""))})
+    assert result.run.returncode == 0, result.run.error_lines
+    assert (result.root / "unpacked/etc/passwd").read_text() == "x\n"
+    assert "root:x:0:0" in (result.root / "etc/passwd").read_text()
+
+
+def test_deeply_nested_expansions_expand_as_buildkit_does(tmp_path: Path, registry: RunningRegistry,
+                                                          busybox_image: str) -> None:
+    nested = "${X:-" * 3000 + "v" + "}" * 3000  # a RecursionError once; BuildKit expands it
+    result = build(tmp_path, registry, f"FROM {busybox_image}\nARG X=set\nRUN echo {nested} > /tmp/x\n")
+    assert result.run.returncode == 0, result.run.error_lines
+    assert (result.root / "tmp/x").read_text() == "set\n"

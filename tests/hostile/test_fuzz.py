@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from executor.dockerfile import DockerfileError, ShellLexer, parse_dockerfile
 from snapshot import IgnoreList, SnapshotError, extract_layer
 from snapshot.rootfs import Escape
 
@@ -107,3 +108,66 @@ def test_mutated_layers_only_ever_raise_snapshot_errors(tmp_path: Path, escape: 
         assert sorted(os.listdir(outside)) == ["canary"], f"case {case} wrote outside the root"
         assert sorted(os.listdir(tmp_path)) == ["outside"], f"case {case} wrote beside the root"
     assert tried >= 200 and 0 < refused < tried  # the mutations reach both outcomes
+
+
+DOCKERFILE_SEED = """# syntax=docker/dockerfile:1
+ARG BASE=busybox
+FROM ${BASE:-busybox} AS build
+ARG NAME="a b" OTHER=${NAME}-x
+ENV PATH=/usr/bin:$PATH K="v w" \
+    J='q'
+LABEL a=b "c d"="e f"
+RUN --mount=type=cache,target=/root/.cache,id=c --mount=type=secret,id=s,required=false \
+    echo "${NAME//a/b}" ${OTHER:+set} '${literal}' && \
+    true
+RUN <<EOT
+echo heredoc $NAME
+EOT
+COPY --chown=1000:1000 --chmod=755 --from=build ["a", "b c", "/dst/"]
+ADD --checksum=sha256:0000000000000000000000000000000000000000000000000000000000000000 https://x/y /z
+HEALTHCHECK --interval=5s --retries=3 CMD ["curl", "-f", "http://localhost/"]
+EXPOSE 80/tcp 8000-8002
+USER ${NAME%% *}:0
+WORKDIR /w/${NAME#a}
+ONBUILD RUN echo later
+SHELL ["/bin/sh", "-c"]
+CMD echo done
+"""
+TOKENS = ["$", "${", "}", "${X:-", ":+", "//", "\\", '"', "'", "<<EOT\n", "EOT", "--mount=", "--", "=",
+          "[", "]", ",", "\n", "\x00", "#", "--chown=", "--from=", " ", "\t", "\u00e9", "\udcff", "`",
+          "ONBUILD ", "FROM ", "AS ", "RUN ", "HEALTHCHECK ", "99999999999999999999", "# escape=`\n"]
+
+
+def _mutate_text(text: str, rng: random.Random) -> str:
+    for _ in range(rng.randint(1, 6)):
+        position = rng.randrange(len(text) + 1)
+        if rng.random() < 0.7:
+            text = text[:position] + rng.choice(TOKENS) + text[position:]
+        else:
+            text = text[:position] + text[position + rng.randint(1, 40):]
+    return text
+
+
+def test_mutated_dockerfiles_only_ever_raise_dockerfile_errors() -> None:
+    rng = random.Random("lamina-dockerfile")
+    env = {"NAME": "a b", "X": "x", "PATH": "/bin"}
+    started, tried, refused = time.monotonic(), 0, 0
+    for case in range(4000):
+        if time.monotonic() - started > TIME_LIMIT_S:
+            break
+        text = _mutate_text(DOCKERFILE_SEED, rng)
+        tried += 1
+        try:
+            dockerfile = parse_dockerfile(text)
+            lexer = ShellLexer(dockerfile.escape)
+            for stage in dockerfile.stages:
+                lexer.process_word(stage.base, env)
+                for instruction in stage.instructions:
+                    for word in instruction.words:
+                        lexer.process_words(word, env)
+        except DockerfileError as error:
+            refused += 1
+            assert len(str(error)) < 2000, f"case {case}: {len(str(error))} characters"
+        except Exception as error:  # noqa: BLE001 - the point: nothing else may come out
+            pytest.fail(f"case {case}: {type(error).__name__}: {error!r:.300}\n{text!r:.2000}")
+    assert tried >= 500 and 0 < refused < tried

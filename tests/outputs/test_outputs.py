@@ -107,12 +107,13 @@ def test_destinations_share_one_upload(tmp_path: Path, registry: RunningRegistry
     with serve(proxy.handle) as host:
         context = write_context(tmp_path / "context", DOCKERFILE.format(
             base=busybox_image.replace(registry.host, host)))
-        run = run_executor(tmp_path, context, *(a for n in ("a", "b", "c")
-                                                for a in ("--destination", f"{host}/share/{n}:1")))
+        run = run_executor(tmp_path, context, "--log-format=json",
+                           *(a for n in ("a", "b", "c") for a in ("--destination", f"{host}/share/{n}:1")))
     assert run.returncode == 0, run.stderr
     uploads = [s for s in proxy.seen if s.startswith(("PUT", "PATCH")) and "/blobs/uploads/" in s]
     assert len(uploads) == 2, proxy.seen  # one new layer, one config
-    assert run.stderr.count("mounted blob") >= 4
+    mounted = [e for e in run.named("blob.pushed") if e["how"] == "mounted"]
+    assert len(mounted) >= 4 and {e["destination"].split("/share/")[1] for e in mounted} >= {"b:1", "c:1"}
 
 
 def test_chunked_upload_when_monolithic_put_is_refused(tmp_path: Path, registry: RunningRegistry,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -20,6 +22,15 @@ class ExecutorRun:
     @property
     def error_lines(self) -> list[str]:
         return [line for line in self.stderr.splitlines() if line.startswith("error:")]
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        """The structured build events of a run with ``--log-format=json`` (one object a line)."""
+        entries = [json.loads(line) for line in self.stderr.splitlines() if line.startswith("{")]
+        return [entry for entry in entries if "event" in entry]
+
+    def named(self, event: str) -> list[dict[str, Any]]:
+        return [entry for entry in self.events if entry["event"] == event]
 
 
 def run_executor(workdir: Path, context: Path, *args: str, env: dict[str, str] | None = None,
