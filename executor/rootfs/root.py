@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
 from executor.errors import UsageError
 from executor.options import RootOptions
 from snapshot.ignore import IgnoreList
+
+log = logging.getLogger("lamina")
 
 # Never walked, snapshotted or extracted into: kernel filesystems and the runtime's own mounts.
 ALWAYS_IGNORED = ("proc", "sys", "dev", "etc/hosts", "etc/resolv.conf", "etc/hostname")
@@ -60,6 +63,23 @@ def check_root(options: RootOptions) -> None:
         raise UsageError(f"--root {root}: the sandbox root must be empty or absent")
     if kaniko_dir == root or root in kaniko_dir.parents:
         raise UsageError(f"--kaniko-dir {kaniko_dir} must lie outside --root {root}")
+    if reachable_by_others(root):
+        log.warning("--root %s can be reached by other users of this machine, and so could the "
+                    "image's setuid programs while it exists: put it under a directory only root "
+                    "can enter (mode 0700)", root)
+
+
+def reachable_by_others(path: Path) -> bool:
+    """Whether a user other than root could walk down to ``path``: every existing directory on
+    the way lets others search it. (``path`` itself is the RUN's ``/``: it keeps the image's
+    mode, so the barrier has to be above it.)"""
+    for directory in path.absolute().parents:
+        try:
+            if not os.stat(directory).st_mode & 0o001:
+                return False
+        except FileNotFoundError:
+            continue
+    return True
 
 
 def ignore_list(options: RootOptions) -> IgnoreList:

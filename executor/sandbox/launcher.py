@@ -296,8 +296,8 @@ def _join_network(path: str) -> None:
 
 
 def hold_network(ready_fd: int) -> None:
-    """The holder of a build's network namespace: a new one with ``lo`` up, then wait (on stdin)
-    until the runner closes it at the end of the build."""
+    """The holder of a build's network namespace: a new one with ``lo`` up, then (as ``sleep``,
+    a megabyte where this interpreter takes ten) wait until the runner ends it with the build."""
     try:
         _check(_libc.unshare(CLONE_NEWNET), "unshare")
         _loopback_up()
@@ -306,7 +306,10 @@ def hold_network(ready_fd: int) -> None:
         os._exit(125)
     os.write(ready_fd, b"u")
     os.close(ready_fd)
-    sys.stdin.buffer.read()
+    for sleep in ("/bin/sleep", "/usr/bin/sleep"):
+        if os.path.exists(sleep):
+            os.execv(sleep, ["sleep", "infinity"])
+    sys.stdin.buffer.read()  # no sleep binary: wait here instead
     os._exit(0)
 
 

@@ -52,6 +52,7 @@ class SandboxNetwork:
         if self._holder is not None:
             if self._holder.stdin is not None:
                 self._holder.stdin.close()
+            self._holder.terminate()
             try:
                 self._holder.wait(timeout=5)
             except subprocess.TimeoutExpired:

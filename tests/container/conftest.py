@@ -6,7 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.container.images import executor_image
 from tests.container.runtime import make_bundle
+
+__all__ = ["executor_image", "kaniko_bundle"]
 
 
 @pytest.fixture(scope="session")

@@ -7,11 +7,8 @@ and no credential is in any pushed blob, the config or the log."""
 from __future__ import annotations
 
 import base64
-import io
 import json
 import secrets
-import subprocess
-import tarfile
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -19,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.container.runtime import IMAGE_ENV
+from tests.container.images import layer_files, pushed_blobs, run_executor_image
 from tests.support.docker import RunningDocker
 from tests.support.executor import write_context
 from tests.support.registry import RunningRegistry, run_registry
@@ -40,17 +37,6 @@ RUN (sleep 2; cat /kaniko/.docker/config.json /proc/1/environ > /tmp/late.txt 2>
      ls /kaniko >> /tmp/late.txt 2>&1) > /dev/null 2>&1 &
 RUN sleep 4; cat /tmp/late.txt > /tmp/late-seen.txt; true
 """
-
-
-@pytest.fixture(scope="module")
-def executor_image(docker: RunningDocker, kaniko_bundle: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
-    """The bundle as a FROM-scratch image holding only /kaniko, as Dockerfile.executor makes it."""
-    tarball = tmp_path_factory.mktemp("image") / "kaniko.tar"
-    subprocess.run(["tar", "-C", str(kaniko_bundle.parent), "-cf", str(tarball), "kaniko"], check=True)
-    changes = [f"ENV {key}={value}" for key, value in IMAGE_ENV.items() if key != "container"]
-    args = [arg for change in [*changes, 'ENTRYPOINT ["/kaniko/executor"]'] for arg in ("--change", change)]
-    docker.run("import", *args, str(tarball), "lamina-executor:confinement", timeout=600)
-    return "lamina-executor:confinement"
 
 
 @pytest.fixture(scope="module")
@@ -77,16 +63,6 @@ def _blobs(registry: RunningRegistry, repository: str, tag: str) -> list[bytes]:
     return [manifest, *(get(f"blobs/{d['digest']}") for d in [document["config"], *document["layers"]])]
 
 
-def _files(blobs: list[bytes]) -> dict[str, bytes]:
-    files = {}
-    for blob in blobs[2:]:
-        with tarfile.open(fileobj=io.BytesIO(blob), mode="r:gz") as tar:
-            for member in tar:
-                if member.isfile():
-                    files[member.name] = tar.extractfile(member).read()  # type: ignore[union-attr]
-    return files
-
-
 def test_run_steps_cannot_reach_credentials_bundle_or_executor(
         tmp_path: Path, docker: RunningDocker, executor_image: str, registry: RunningRegistry,
         private_registry: RunningRegistry, busybox_image: str, programs: dict[str, bytes]) -> None:
@@ -105,7 +81,7 @@ def test_run_steps_cannot_reach_credentials_bundle_or_executor(
     assert result.returncode == 0, log[-3000:]
     assert "confined by Landlock" in log
     blobs = _blobs(private_registry, "confined/app", "latest")
-    files = _files(blobs)
+    files = layer_files(blobs)
     for secret in (private_registry.password, auth):
         assert secret not in log
         assert not any(secret.encode() in blob for blob in blobs)  # manifest, config, layers
@@ -123,15 +99,6 @@ def test_run_steps_cannot_reach_credentials_bundle_or_executor(
     assert "Permission denied" in late and "auths" not in late  # the background process, later
 
 
-def _run_executor(docker: RunningDocker, image: str, context: Path, *args: str,
-                  env: dict[str, str] | None = None) -> tuple[int, str]:
-    environment = [arg for key, value in (env or {}).items() for arg in ("-e", f"{key}={value}")]
-    result = docker.run("run", "--rm", "--network", "host", "-v", f"{context}:/workspace:ro",
-                        *environment, image, "--context", "dir:///workspace", *args,
-                        check=False, timeout=300)
-    return result.returncode, result.stdout + result.stderr
-
-
 def test_network_none_cannot_reach_a_loopback_server_the_run_before_can(
         tmp_path: Path, docker: RunningDocker, executor_image: str, registry: RunningRegistry,
         busybox_image: str, programs: dict[str, bytes]) -> None:
@@ -140,10 +107,10 @@ def test_network_none_cannot_reach_a_loopback_server_the_run_before_can(
                             f"RUN /probe 127.0.0.1 {port} > /tmp/default.txt\n"
                             f"RUN --network=none /probe 127.0.0.1 {port} > /tmp/none.txt\n",
                             {"probe": programs["probe"]})
-    code, log = _run_executor(docker, executor_image, context, "--destination",
+    code, log = run_executor_image(docker, executor_image, context, "--destination",
                               registry.ref("confined/network"))
     assert code == 0, log[-2000:]
-    tree = _files(_blobs_open(registry, "confined/network"))
+    tree = layer_files(pushed_blobs(registry, "confined/network"))
     assert tree["tmp/default.txt"] != b"unreachable\n"  # the registry answered
     assert tree["tmp/none.txt"] == b"unreachable\n"
 
@@ -153,28 +120,17 @@ def test_without_landlock_a_warning_and_require_confinement_refuses(
         busybox_image: str) -> None:
     context = write_context(tmp_path / "context", f"FROM {busybox_image}\nRUN echo built > /tmp/built\n")
     switch = {"LAMINA_TEST_NO_LANDLOCK": "1"}
-    code, log = _run_executor(docker, executor_image, context, "--destination",
+    code, log = run_executor_image(docker, executor_image, context, "--destination",
                               registry.ref("confined/unconfined"), env=switch)
     assert code == 0, log[-2000:]
     assert [line for line in log.splitlines() if "not confined" in line] == [
         "WARNING RUN steps are not confined: this kernel offers no Landlock, so they can read and "
         "change /kaniko (credentials, the executor); --require-confinement refuses to build instead"]
-    code, log = _run_executor(docker, executor_image, context, "--destination",
+    code, log = run_executor_image(docker, executor_image, context, "--destination",
                               registry.ref("confined/refused"), "--require-confinement", env=switch)
     errors = [line for line in log.splitlines() if line.startswith("error:")]
     assert code != 0 and len(errors) == 1 and "--require-confinement" in errors[0], log[-2000:]
     assert "Traceback" not in log and "RUN echo" not in log  # refused before building anything
-
-
-def _blobs_open(registry: RunningRegistry, repository: str) -> list[bytes]:
-    def get(path: str, accept: str = "") -> bytes:
-        request = urllib.request.Request(f"{registry.url}/v2/{repository}/{path}", headers={"Accept": accept})
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.read()
-
-    manifest = get("manifests/latest", "application/vnd.docker.distribution.manifest.v2+json")
-    document = json.loads(manifest)
-    return [manifest, *(get(f"blobs/{d['digest']}") for d in [document["config"], *document["layers"]])]
 
 
 def test_a_run_that_changes_the_bundle_stops_the_build(
@@ -184,7 +140,7 @@ def test_a_run_that_changes_the_bundle_stops_the_build(
     context = write_context(tmp_path / "context", f"FROM {busybox_image}\nRUN echo evil >> /kaniko/bin/evil\n"
                             "RUN echo never > /tmp/never\n")
     destination = registry.ref("confined/tampered")
-    code, log = _run_executor(docker, executor_image, context, "--destination", destination,
+    code, log = run_executor_image(docker, executor_image, context, "--destination", destination,
                               env={"LAMINA_TEST_NO_LANDLOCK": "1"})
     errors = [line for line in log.splitlines() if line.startswith("error:")]
     assert code != 0 and errors == ["error: the executor's own files under /kaniko changed during a RUN "
@@ -199,10 +155,10 @@ def test_a_run_creating_an_entry_directly_in_root_fails_with_a_hint(
         tmp_path: Path, docker: RunningDocker, executor_image: str, registry: RunningRegistry,
         busybox_image: str) -> None:
     context = write_context(tmp_path / "context", f"FROM {busybox_image}\nRUN mkdir /app\n")
-    code, log = _run_executor(docker, executor_image, context, "--destination", registry.ref("confined/app"))
+    code, log = run_executor_image(docker, executor_image, context, "--destination", registry.ref("confined/app"))
     errors = [line for line in log.splitlines() if line.startswith("error:")]
     assert code == 1 and errors == ["error: Dockerfile:2: RUN 'mkdir /app' returned a non-zero code: 1"]
     assert "WARNING RUN steps on / are confined: they cannot create entries directly in /" in log
-    code, log = _run_executor(docker, executor_image, context, "--destination", registry.ref("confined/app"),
+    code, log = run_executor_image(docker, executor_image, context, "--destination", registry.ref("confined/app"),
                               "--confine-run=false")  # kaniko's behaviour, on request
     assert code == 0 and "not confined (--confine-run=false)" in log, log[-2000:]

@@ -6,13 +6,16 @@ from __future__ import annotations
 import http.server
 import json
 import os
+import shutil
 import tarfile
+import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from executor.rootfs.root import reachable_by_others
 from tests.hostile.conftest import Canary, build, entry, push_base, tar_of
 from tests.support.registry import RunningRegistry
 
@@ -137,3 +140,18 @@ def test_run_cannot_reach_the_kaniko_dir_or_the_executor(
     assert f"{executor_pid} denied" in outputs["ptrace.txt"] and "ATTACHED" not in outputs["ptrace.txt"]
     assert "No such process" in outputs["kill.txt"]
     assert not any(secret in message for message in result.run.messages)
+
+
+def test_a_root_other_users_could_reach_is_warned_about(tmp_path: Path, registry: RunningRegistry,
+                                                        busybox_image: str) -> None:
+    assert not reachable_by_others(tmp_path / "root")  # pytest's temp directories are root's alone
+    open_dir = Path(tempfile.mkdtemp(prefix="lamina-open-", dir="/tmp"))
+    try:
+        os.chmod(open_dir, 0o755)
+        assert reachable_by_others(open_dir / "root")
+        result = build(tmp_path, registry, f"FROM {busybox_image}\n", None, "--no-push",
+                       "--root", str(open_dir / "root"))
+        assert result.run.returncode == 0, result.run.error_lines
+        assert any("can be reached by other users" in m for m in result.run.messages)
+    finally:
+        shutil.rmtree(open_dir)
