@@ -142,3 +142,21 @@ def test_docker_agrees(tmp_path: Path, registry: RunningRegistry, busybox_image:
     assert "the host's own file" not in docker_log and canary.intact()
     if not succeeds:
         assert "not found" in docker_log and "not found" in run.error_lines[0]
+
+
+def test_a_tar_context_link_out_of_the_context_is_not_found(
+        tmp_path: Path, registry: RunningRegistry, busybox_image: str, canary: Canary) -> None:
+    # remote contexts (tar, stdin, gs, s3, https, git) are unpacked under the kaniko dir and then
+    # read as a directory context is: the same resolution inside the context
+    import tarfile
+    source = _context(tmp_path / "src", f"FROM {busybox_image}\nCOPY leak /copied\n",
+                      {"leak": str(canary.directory / "file")})
+    archive = tmp_path / "context.tar"
+    with tarfile.open(archive, "w") as tar:
+        for path in sorted(source.rglob("*")):
+            tar.add(path, arcname=str(path.relative_to(source)), recursive=False)
+    destination = registry.ref("hostile/context-tar")
+    run = build_in_process(tmp_path, f"tar://{archive}", "--destination", destination)
+    assert run.returncode != 0 and "not found" in run.error_lines[0] and ":2:" in run.error_lines[0]
+    assert not pushed(destination) and canary.intact()
+    assert not any(CANARY_TEXT.strip() in message for message in run.messages)

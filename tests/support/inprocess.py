@@ -54,7 +54,7 @@ class _Recorder(logging.Handler):
             self.run.events.append(Event(name, dict(getattr(record, FIELDS, {})), message))
 
 
-def build_in_process(workdir: Path, context: Path, *args: str,
+def build_in_process(workdir: Path, context: Path | str, *args: str,
                      env: dict[str, str] | None = None) -> InProcessRun:
     """``executor --context CONTEXT --root WORKDIR/root --kaniko-dir WORKDIR/kaniko ARGS...``,
     as ``tests.support.executor.run_executor`` runs it, in this process."""
