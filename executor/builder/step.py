@@ -60,7 +60,7 @@ class StepRunner:
         if cached.layer is not None:
             extract_image(Image(config={}, layers=(cached.layer,)), self.env.root, self.env.ignore)
             self.env.spool.take(self.snapshotter)  # the index absorbs the cached files
-        log.debug("line %d from the cache", instruction.line,
+        log.info("line %d from the cache", instruction.line,
                   extra=event("step.cached", line=instruction.line, key=self.cache_key,
                               layer=cached.layer.digest if cached.layer else None))
         return image.with_layer(cached.layer, self._history(command))
