@@ -15,6 +15,7 @@ again by ``test_docker_agrees`` (the ``docker`` marker):
 from __future__ import annotations
 
 import os
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -148,7 +149,6 @@ def test_a_tar_context_link_out_of_the_context_is_not_found(
         tmp_path: Path, registry: RunningRegistry, busybox_image: str, canary: Canary) -> None:
     # remote contexts (tar, stdin, gs, s3, https, git) are unpacked under the kaniko dir and then
     # read as a directory context is: the same resolution inside the context
-    import tarfile
     source = _context(tmp_path / "src", f"FROM {busybox_image}\nCOPY leak /copied\n",
                       {"leak": str(canary.directory / "file")})
     archive = tmp_path / "context.tar"

@@ -4,12 +4,13 @@ traceback, never a request nobody meant."""
 from __future__ import annotations
 
 import subprocess
+import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.hostile.conftest import assert_refused, build
+from tests.hostile.conftest import assert_refused, build, entry, tar_of
 from tests.support.inprocess import build_in_process
 from tests.support.registry import RunningRegistry
 
@@ -51,19 +52,10 @@ def test_a_full_kaniko_dir_names_the_step_and_the_directory(
     assert "Errno" not in line
 
 
-def _tar_with(*names_and_links: tuple[str, bytes, str]) -> bytes:
-    import io
-    import tarfile
-    out = io.BytesIO()
-    with tarfile.open(fileobj=out, mode="w") as tar:
-        for name, kind, link in names_and_links:
-            info = tarfile.TarInfo(name)
-            info.type, info.linkname = kind, link
-            data = b"x\n" if kind == tarfile.REGTYPE else None
-            if data is not None:
-                info.size = len(data)
-            tar.addfile(info, io.BytesIO(data) if data else None)
-    return out.getvalue()
+def _tar_with(*members: tuple[str, bytes, str]) -> bytes:
+    """An archive of (name, tar type, link target) members; regular files hold "x\\n"."""
+    return tar_of(*((entry(name, kind, linkname=link), b"x\n" if kind == tarfile.REGTYPE else None)
+                    for name, kind, link in members))
 
 
 @pytest.mark.parametrize("members", [
