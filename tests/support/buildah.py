@@ -9,7 +9,7 @@ from .registry import RunningRegistry
 
 
 def buildah_build_and_push(workdir: Path, context: Path, registry: RunningRegistry, destination: str,
-                           build_args: dict[str, str] | None = None) -> None:
+                           build_args: dict[str, str] | None = None, target: str | None = None) -> None:
     """``buildah bud`` into a fresh storage under ``workdir``, then push to ``destination``."""
     storage = ["--root", str(workdir / "storage"), "--runroot", str(workdir / "run"),
                "--storage-driver", "vfs"]
@@ -17,6 +17,8 @@ def buildah_build_and_push(workdir: Path, context: Path, registry: RunningRegist
             "--tls-verify=false", "--quiet", "-f", str(context / "Dockerfile"), "-t", "lamina-reference"]
     for key, value in (build_args or {}).items():
         args += ["--build-arg", f"{key}={value}"]
+    if target:
+        args += ["--target", target]
     subprocess.run([*args, str(context)], check=True, capture_output=True,
                    env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": str(workdir)})
     subprocess.run(["buildah", *storage, "push", "--tls-verify=false", "--quiet", "lamina-reference",

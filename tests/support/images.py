@@ -119,8 +119,10 @@ def write_oci_layout(layout: Path, tag: str, layer_tars: list[bytes | Path], con
         diff_ids.append(diff_id)
     config = {
         "architecture": "amd64", "os": "linux",
-        "config": {"Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
-                   "Cmd": ["sh"], **config_extra},
+        # a None in config_extra leaves that key out (a base image with no Env at all)
+        "config": {key: value for key, value in {
+            "Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
+            "Cmd": ["sh"], **config_extra}.items() if value is not None},
         "rootfs": {"type": "layers", "diff_ids": diff_ids if override is None else override},
         "history": [{"created_by": "lamina test fixture"} for _ in layer_tars],
     }
@@ -163,12 +165,13 @@ def skopeo_tls_args(registry: RunningRegistry, side: str) -> list[str]:
 
 
 def push_busybox(registry: RunningRegistry, workdir: Path, repository: str = "busybox",
-                 tag: str = "latest") -> str:
-    """Build the busybox base (two layers: the root, then a marker file) and push it."""
+                 tag: str = "latest", config: dict | None = None) -> str:
+    """Build the busybox base (two layers: the root, then a marker file) and push it; ``config``
+    goes into the image's run config (a None value leaves the key out)."""
     rootfs = make_busybox_rootfs(workdir / "rootfs")
     second = workdir / "layer2"
     (second / "etc").mkdir(parents=True, exist_ok=True)
     (second / "etc/os-release").write_text("NAME=lamina-busybox\n")
     layout = workdir / "layout"
-    write_oci_layout(layout, tag, [_tar_directory(rootfs), _tar_directory(second)], {})
+    write_oci_layout(layout, tag, [_tar_directory(rootfs), _tar_directory(second)], config or {})
     return skopeo_push(f"oci:{layout}:{tag}", registry, repository, tag)
