@@ -8,6 +8,9 @@ from pathlib import Path
 
 from executor.contexts import ContextFetch
 
+# The credential helpers of the maintained kaniko fork's --credential-helpers, all on by default.
+CREDENTIAL_HELPERS = ("env", "google", "ecr", "acr", "gitlab")
+
 
 @dataclass(frozen=True)
 class SecretSource:
@@ -28,7 +31,7 @@ class SourceOptions:
     build_args: dict[str, str] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)
     target: str | None = None
-    skip_unused_stages: bool = False
+    skip_unused_stages: bool = True
     secrets: tuple[SecretSource, ...] = ()
     # A remote context (tar://, gs://, s3://, git://, https://) or Dockerfile URL, fetched to
     # ``context`` / ``dockerfile`` before the build; None when both are local already.
@@ -45,6 +48,7 @@ class RootOptions:
     ignore_paths: tuple[str, ...] = ()
     ignore_var_run: bool = True
     cleanup: bool = False  # --cleanup: wipe the root (all but ignored paths) when the build ends
+    pre_cleanup: bool = False  # --pre-cleanup: ... and before the first stage (the fork's flag)
     network: str = "default"  # --network: default (sandbox: a namespace of its own), host, none
     require_confinement: bool = False  # --require-confinement: no Landlock is an error, not a warning
     confine_run: bool = True  # --confine-run=false: RUN beside the executor unconfined, as kaniko
@@ -76,6 +80,9 @@ class RegistryOptions:
     image_download_retry: int = 0  # ... for pulls (--image-download-retry)
     image_fs_extract_retry: int = 0  # re-extractions of a base image that failed midway
     platform: tuple[str, ...] = ("linux", "amd64")  # --custom-platform: os/arch[/variant]
+    # --credential-helpers (the fork's): which built-in helpers the keychain may ask, in order;
+    # () when the flag was given as "" (only config.json then)
+    credential_helpers: tuple[str, ...] = CREDENTIAL_HELPERS
 
 
 @dataclass(frozen=True)
@@ -91,6 +98,9 @@ class OutputOptions:
     image_name_with_digest_file: Path | None = None
     image_name_tag_with_digest_file: Path | None = None
     skip_push_permission_check: bool = False
+    annotations: Mapping[str, str] = field(default_factory=dict)  # --annotation: on the manifest
+    # --push-ignore-immutable-tag-errors: a registry refusing to move an immutable tag is a warning
+    push_ignore_immutable_tag_errors: bool = False
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,8 @@ def write_outputs(image: Image, serialized: ManifestBytes, options: OutputOption
     if options.oci_layout_path:
         write_oci_layout(image, serialized, options.oci_layout_path, tarball_tags(destinations))
     if destinations and not options.no_push:
-        push_image(image, serialized, destinations, clients)
+        push_image(image, serialized, destinations, clients,
+                   ignore_immutable_tags=options.push_ignore_immutable_tag_errors)
     if options.digest_file:
         write_text_atomically(options.digest_file, serialized.digest)
     if options.image_name_with_digest_file:

@@ -35,6 +35,16 @@ if [ "${#missing[@]}" -gt 0 ]; then
     fi
 fi
 
+# Azurite, the Azure Blob Storage emulator the azblob:// context tests run, comes from npm. A
+# machine that has node and npm already (Debian's or NodeSource's) keeps them.
+if ! command -v azurite-blob >/dev/null; then
+    if ! command -v npm >/dev/null; then
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+    fi
+    npm install -g --silent --no-fund --no-audit azurite@3 >/dev/null
+fi
+
 python=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
     "$python" -m venv .venv

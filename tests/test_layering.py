@@ -32,7 +32,9 @@ LAZY_THIRD_PARTY = {
     "executor.sandbox.launcher": "starts for every RUN: socket and fcntl only for a network namespace",
     "executor.contexts.gcs": "google-cloud-storage: only gs:// contexts pay for it",
     "executor.contexts.s3": "boto3: only s3:// contexts pay for it",
-    "executor.registry.google": "google-auth: only gcr.io / pkg.dev pushes pay for it",
+    "executor.contexts.azure": "azure-storage-blob: only Azure Blob Storage contexts pay for it",
+    "executor.registry.keychains.google": "google-auth: only gcr.io / pkg.dev pushes pay for it",
+    "executor.registry.keychains.ecr": "boto3: only ECR registries pay for it",
     "snapshot.compression": "zstandard: only zstd layers pay for it",
 }
 MAX_MODULE_LINES = 400

@@ -86,6 +86,8 @@ def execute(options: ExecutorOptions, clock: Clock = utc_now,
                        make_expander(build.lexer, build.global_args, dockerfile))
     built = BuiltStages(dockerfile=dockerfile, store=build.stages_dir)
     check_before_build(options.output, build.clients)
+    if options.root.pre_cleanup:  # --pre-cleanup: what the executor's own image holds stays out
+        clean_root(build.root, build.ignore)
     try:
         for position, index in enumerate(plan.order):
             stage = dockerfile.stages[index]
@@ -94,14 +96,14 @@ def execute(options: ExecutorOptions, clock: Clock = utc_now,
                 previous = clean_root(build.root, build.ignore, trash=build.trash_dir)
             log.info("building stage %d%s", index, f" ({stage.name})" if stage.name else "",
                      extra=event("stage.start", index=index, name=stage.name))
-            built.images[index] = build_stage(stage, build, built, previous_files=previous)
+            built.results[index] = build_stage(stage, build, built, previous_files=previous)
             if index in plan.keep_files:
                 built.save_files(index, build.root, build.ignore, options.root.sandboxed)
         warn_unused_build_args(options.source.build_args, _declared_args(dockerfile, plan.order))
-        image = _finish_image(built.images[plan.target], options, clock)
+        image = _finish_image(built.results[plan.target].image, options, clock)
         # zstd layers have no Docker schema2 media type: such an image is OCI (as kaniko's).
         image_format = "oci" if options.snapshot.compression == "zstd" else options.output.image_format
-        serialized = serialize(image, image_format)
+        serialized = serialize(image, image_format, options.output.annotations)
         write_outputs(image, serialized, options.output, build.clients)
         log.info("built image %s", serialized.digest, extra=event("image.built", digest=serialized.digest))
         return serialized.digest

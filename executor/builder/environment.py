@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from executor.builder.spool import LayerSpool
@@ -13,7 +13,7 @@ from executor.cache.base_images import BaseImageCache, base_image_cache
 from executor.clock import Clock
 from executor.commands.mounts import MountEnvironment
 from executor.contexts.files import BuildContextFiles
-from executor.dockerfile import Dockerfile, ShellLexer
+from executor.dockerfile import Dockerfile, DockerIgnore, ShellLexer
 from executor.dockerfile.args import global_arg_values
 from executor.errors import UsageError
 from executor.options import ExecutorOptions
@@ -23,6 +23,7 @@ from executor.sandbox import landlock
 from executor.sandbox.bundle import BundleSeal
 from executor.sandbox.runner import ChrootRunner, CommandRunner, Confinement, HostRunner
 from snapshot.ignore import IgnoreList
+from snapshot.rootfs import SymlinkLoop, resolve_in_root
 
 log = logging.getLogger("lamina")
 
@@ -73,7 +74,8 @@ class BuildEnvironment:
         clients = RegistryClients.create(options.registry, kaniko_dir, environ)
         return cls(
             root=options.root.root, kaniko_dir=kaniko_dir, ignore=ignore_list(options.root),
-            files=BuildContextFiles.load(options.source.context), runner=_runner(options, environ),
+            files=_context_files(options.source.context, options.source.dockerfile),
+            runner=_runner(options, environ),
             clients=clients, spool=LayerSpool(kaniko_dir / "layers", options.snapshot),
             clock=clock, lexer=ShellLexer(dockerfile.escape),
             build_args=options.source.build_args,
@@ -86,6 +88,21 @@ class BuildEnvironment:
             cache=step_cache(options.cache, options.output.destinations, clients),
             base_images=base_image_cache(options.cache),
             extract_retries=options.registry.image_fs_extract_retry)
+
+
+def _context_files(context: Path, dockerfile: Path) -> BuildContextFiles:
+    """The context seen through its ignore file: ``<Dockerfile>.dockerignore`` beside the
+    Dockerfile wins over ``<context>/.dockerignore`` (only one applies, as in BuildKit and
+    kaniko). One inside the context is resolved there, as the Dockerfile is."""
+    files = BuildContextFiles.load(context)
+    beside = dockerfile.with_name(dockerfile.name + ".dockerignore")
+    try:
+        where = (resolve_in_root(context, str(beside.relative_to(context)))
+                 if beside.is_relative_to(context) else beside)
+        text = where.read_text(encoding="utf-8", errors="surrogateescape")
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError, SymlinkLoop):
+        return files
+    return replace(files, ignore=DockerIgnore.parse(text, name=beside.name))
 
 
 def _runner(options: ExecutorOptions, environ: Mapping[str, str]) -> CommandRunner:

@@ -33,8 +33,8 @@ class StagePlan:
 
 def plan_stages(dockerfile: Dockerfile, target: str | None, skip_unused: bool,
                 expand: Callable[[str], str]) -> StagePlan:
-    """kaniko's rule: every stage up to the target, or (``--skip-unused-stages``) only those the
-    target depends on. ``expand`` substitutes global ARGs in FROM and --from values."""
+    """BuildKit's rule (``skip_unused``, the default): the target and the stages it depends on; else
+    kaniko v1's, every stage up to the target. ``expand`` substitutes global ARGs in FROM and --from values."""
     if target is None:
         target_index = len(dockerfile.stages) - 1
     else:

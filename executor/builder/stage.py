@@ -9,12 +9,12 @@ from pathlib import Path
 
 from executor.builder.environment import BuildEnvironment
 from executor.builder.extract import extract_base
-from executor.builder.stages import BuiltStages, FromSources
+from executor.builder.stages import BuiltStage, BuiltStages, FromSources
 from executor.builder.step import StepRunner
 from executor.commands import StageState, StepContext, command_for
 from executor.dockerfile import Instruction, Stage, parse_instruction
 from executor.errors import BuildError, DockerfileError
-from executor.image import Image
+from executor.image import DEFAULT_PATH, Image
 from executor.registry.pull import load_base_image
 from executor.rootfs.clean import clean_root
 from snapshot.snapshotter import DigestHints
@@ -23,19 +23,18 @@ log = logging.getLogger("lamina")
 
 
 def build_stage(stage: Stage, env: BuildEnvironment, built: BuiltStages,
-                previous_files: Path | None = None) -> Image:
+                previous_files: Path | None = None) -> BuiltStage:
     """Build one stage over ``env.root``; ``previous_files`` (the last stage's files, moved aside)
     are deleted once this stage's base is extracted."""
-    image, hints = _prepare_base(stage, env, built)
+    image, hints, base_state = _prepare_base(stage, env, built)
     if previous_files is not None:
         shutil.rmtree(previous_files, ignore_errors=True)
-    image, instructions = _with_onbuild_triggers(image, stage, env)
+    image, instructions = _with_onbuild_triggers(_with_default_path(image), stage, env)
     snapshotter = env.spool.snapshotter(env.root, env.ignore)
     _, seconds = env.spool.take(snapshotter, hints=hints)
     del hints  # a few MB per 100,000 files, needed no more
     log.info("initial snapshot in %.2fs", seconds)
-    state = StageState(run_config=image.run_config, build_args=env.build_args,
-                       global_args=env.global_args)
+    state = _starting_state(image, env, base_state)
     from_sources = FromSources(built=built, current=stage.index, clients=env.clients,
                                base_images=env.base_images, images_dir=env.images_dir)
     ctx = StepContext(root=env.root, files=env.files, runner=env.runner, state=state,
@@ -47,22 +46,35 @@ def build_stage(stage: Stage, env: BuildEnvironment, built: BuiltStages,
         image = steps.run(command_for(instruction), image)
     if env.spool.options.single_snapshot:
         image = steps.single_snapshot(image)
-    return image
+    return BuiltStage(image=image, state=state)
+
+
+def _starting_state(image: Image, env: BuildEnvironment, base_state: StageState | None) -> StageState:
+    """The state before the stage's first instruction: its base image's config and, FROM an earlier
+    stage, that stage's ARGs and their values (see ``BuiltStage``)."""
+    state = StageState(run_config=image.run_config, build_args=env.build_args,
+                       global_args=env.global_args)
+    if base_state is not None:
+        state.args.update(base_state.args)
+        state.args_over_env.update(base_state.args_over_env)
+    return state
 
 
 def _prepare_base(stage: Stage, env: BuildEnvironment, built: BuiltStages
-                  ) -> tuple[Image, DigestHints]:
-    """The stage's base image, extracted over the root; the digests extraction computed."""
+                  ) -> tuple[Image, DigestHints, StageState | None]:
+    """The stage's base image, extracted over the root; the digests extraction computed; and when
+    the base is an earlier stage, that stage's final state."""
     base_name = _expand_base(stage, env)
     base_stage = built.stage_for(base_name, stage.index)
     if base_stage is not None:
         log.info("FROM %s (stage %d)", base_name, base_stage.index)
-        image = built.images[base_stage.index]
-        return image, extract_base(image, env.root, env.ignore, env.extract_retries)
+        result = built.results[base_stage.index]
+        hints = extract_base(result.image, env.root, env.ignore, env.extract_retries)
+        return result.image, hints, result.state
     log.info("FROM %s", base_name)
     image = load_base_image(base_name, env.clients, env.base_images)
     try:
-        return image, extract_base(image, env.root, env.ignore, env.extract_retries)
+        return image, extract_base(image, env.root, env.ignore, env.extract_retries), None
     except BuildError as error:
         # --cache-dir: a damaged copy shows as a digest mismatch or, further into a large layer,
         # as a gzip error first; either way the registry's copy is tried once
@@ -71,7 +83,18 @@ def _prepare_base(stage: Stage, env: BuildEnvironment, built: BuiltStages
         log.warning("%s; pulling %s from the registry instead", error, base_name)
         clean_root(env.root, env.ignore)
         image = load_base_image(base_name, env.clients, None)
-        return image, extract_base(image, env.root, env.ignore, env.extract_retries)
+        return image, extract_base(image, env.root, env.ignore, env.extract_retries), None
+
+
+def _with_default_path(image: Image) -> Image:
+    """A base whose Env has no PATH gets Docker's default, in the image config as well as for RUN
+    (BuildKit's dockerfile2llb: "make sure that PATH is always set", system.DefaultPathEnv)."""
+    run_config = image.run_config
+    env = run_config.get("Env") or []
+    if any(item.partition("=")[0] == "PATH" for item in env):
+        return image
+    run_config["Env"] = [*env, f"PATH={DEFAULT_PATH}"]
+    return image.with_run_config(run_config)
 
 
 def _with_onbuild_triggers(image: Image, stage: Stage, env: BuildEnvironment

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from executor.atomic import DirectoryExists, atomic_directory
 from executor.builder.extract import extract_image
+from executor.commands import StageState
 from executor.commands.copying import CopyEngine, CopyOwnership
 from executor.dockerfile import Dockerfile, Stage
 from executor.errors import UsageError
@@ -22,13 +23,24 @@ from snapshot.ignore import IgnoreList
 log = logging.getLogger("lamina")
 
 
+@dataclass(frozen=True)
+class BuiltStage:
+    """A finished stage: its image, and its state as its last instruction left it."""
+
+    image: Image
+    # A stage built FROM this one starts with its ARGs in scope and their values: BuildKit's
+    # dispatchState.init (dockerfile2llb/convert.go) starts from the base stage's LLB state, whose
+    # env holds them, and copies its buildArgs.
+    state: StageState
+
+
 @dataclass
 class BuiltStages:
-    """Results of the stages built so far: their images and, where needed, their files."""
+    """Results of the stages built so far: their images and states and, where needed, their files."""
 
     dockerfile: Dockerfile
     store: Path  # <kaniko-dir>/stages
-    images: dict[int, Image] = field(default_factory=dict)
+    results: dict[int, BuiltStage] = field(default_factory=dict)
     files: dict[int, Path] = field(default_factory=dict)
 
     def stage_for(self, ref: str, current: int) -> Stage | None:

@@ -1,6 +1,7 @@
-"""kaniko's build-context flags (``--context-sub-path``, ``--git``) and what they parse into.
+"""kaniko's build-context flags (``--context-sub-path``, ``--git``, the hidden ``-b/--bucket``) and
+what they parse into.
 
-Kept apart from ``executor/cli.py`` so the general flags and these can change independently.
+Kept apart from ``executor/cli/main.py`` so the general flags and these can change independently.
 """
 
 from __future__ import annotations
@@ -9,44 +10,39 @@ import argparse
 from collections.abc import Sequence
 
 from executor.contexts.git import GitOptions
-from executor.errors import UsageError
 
-__all__ = ["add_flags", "git_options"]
+__all__ = ["DEFAULT_CONTEXT", "add_flags", "context_spec", "git_options"]
 
-_TRUE = ("1", "t", "true")  # Go's strconv.ParseBool, which kaniko uses, case-insensitively
-_FALSE = ("0", "f", "false")
+DEFAULT_CONTEXT = "/workspace/"  # kaniko's default --context
+# What kaniko reads from a bucket named without an object (gs://BUCKET, s3://BUCKET, -b BUCKET).
+BUCKET_CONTEXT_TAR = "context.tar.gz"
 
 
 def add_flags(parser: argparse.ArgumentParser) -> None:
     add = parser.add_argument
     add("--context-sub-path", default="", help="use this directory inside the context as the context")
     add("--git", action="append", default=[], metavar="KEY=VALUE",
-        help="for git:// contexts: branch=NAME, single-branch=true|false, "
-             "recurse-submodules=true|false (repeatable)")
+        help="for git:// contexts: branch=NAME, single-branch=true|false, depth=N, "
+             "recurse-submodules=true|false, insecure-skip-tls=true|false (repeatable)")
+    add("-b", "--bucket", default=None, help=argparse.SUPPRESS)  # kaniko hides it too
 
 
-def _bool(key: str, value: str) -> bool:
-    lowered = value.lower()
-    if lowered in _TRUE:
-        return True
-    if lowered in _FALSE:
-        return False
-    raise UsageError(f"--git {key}={value}: expected true or false")
+def context_spec(context: str | None, bucket: str | None) -> str:
+    """The ``--context`` to use. As kaniko: ``--bucket NAME`` (gs:// unless it has a scheme) is the
+    context unless a local ``--context`` is given, and a bucket named without an object means its
+    ``context.tar.gz``. (kaniko ignores ``--bucket`` when ``--context`` is left at its default;
+    lamina takes the bucket then, which is what the flag asks for.)"""
+    spec = context if context is not None else DEFAULT_CONTEXT
+    if bucket and (context is None or not context or "://" in context):
+        spec = bucket if "://" in bucket else f"gs://{bucket}"
+    scheme, sep, rest = spec.partition("://")
+    if sep and scheme in ("gs", "s3") and rest and "/" not in rest.rstrip("/"):
+        spec = f"{scheme}://{rest.rstrip('/')}/{BUCKET_CONTEXT_TAR}"
+    return spec
 
 
 def git_options(values: Sequence[str]) -> GitOptions:
-    branch, single_branch, recurse = "", False, False
-    for item in values:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise UsageError(f"--git {item!r}: expected KEY=VALUE")
-        if key == "branch":
-            branch = value
-        elif key == "single-branch":
-            single_branch = _bool(key, value)
-        elif key == "recurse-submodules":
-            recurse = _bool(key, value)
-        else:
-            raise UsageError(f"--git {item!r}: unknown key {key!r}; "
-                             "use branch, single-branch or recurse-submodules")
-    return GitOptions(branch=branch, single_branch=single_branch, recurse_submodules=recurse)
+    """``--git KEY=VALUE`` flags: branch, single-branch, depth (the fork's), recurse-submodules,
+    insecure-skip-tls. (kaniko ignores an unknown key; here it is an error, as a typo would
+    silently change the clone.)"""
+    return GitOptions.parse(values)

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import logging
 import os
 import signal
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from executor import contexts
-from executor.cli import context_flags, registry_flags, snapshot_flags
+from executor.cli import context_flags, kaniko_compat, registry_flags, snapshot_flags
 from executor.cli.logs import LOG_FORMATS, configure_logging
 from executor.errors import BuildInterrupted, LaminaError, UsageError
 from executor.options import ExecutorOptions, RootOptions, SecretSource, SourceOptions
@@ -21,7 +23,14 @@ log = logging.getLogger("lamina")
 # kaniko (pflag) booleans take no separate value but accept "--flag=true|false".
 BOOLEAN_FLAGS = ("--no-push", "--insecure", "--insecure-pull", "--skip-tls-verify",
                  "--skip-tls-verify-pull", "--force", "--ignore-var-run", "--skip-unused-stages",
-                 "--cleanup", "--log-timestamp", "--require-confinement", "--confine-run")
+                 "--cleanup", "--pre-cleanup", "--log-timestamp", "--require-confinement",
+                 "--confine-run", "--dryrun", "--materialize")
+# kaniko's and the kaniko fork's subcommands that lamina has not: what to use instead.
+UNSUPPORTED_SUBCOMMANDS = {
+    "login": "write the registry's credentials into a docker config.json ($DOCKER_CONFIG or "
+             "<kaniko-dir>/.docker) instead",
+    "push": "push the --tar-path or --oci-layout-path output with skopeo or crane instead",
+}
 
 VERBOSITY_LEVELS = {"panic": logging.CRITICAL, "fatal": logging.CRITICAL, "error": logging.ERROR,
                     "warn": logging.WARNING, "warning": logging.WARNING, "info": logging.INFO,
@@ -33,7 +42,8 @@ def normalize_booleans(argv: Sequence[str]) -> list[str]:
     result = []
     for arg in argv:
         name, sep, value = arg.partition("=")
-        if sep and name in BOOLEAN_FLAGS + registry_flags.BOOLEAN_FLAGS + snapshot_flags.BOOLEAN_FLAGS:
+        if sep and name in (*BOOLEAN_FLAGS, *registry_flags.BOOLEAN_FLAGS,
+                            *snapshot_flags.BOOLEAN_FLAGS, *kaniko_compat.BOOLEAN_FLAGS):
             lowered = value.lower()
             if lowered in ("true", "1", "t", "yes"):
                 result.append(name)
@@ -51,43 +61,78 @@ class FlagParser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(env: Mapping[str, str] | None = None) -> argparse.ArgumentParser:
+    """Every flag of kaniko's executor (v1.24 and the maintained fork's), lamina's own, and the
+    kaniko spellings lamina takes without acting on (kaniko_compat.py). ``env`` holds the variables
+    that default flags, as in kaniko (KANIKO_DIR, KANIKO_CLEANUP, KANIKO_PRE_CLEANUP)."""
+    env = {} if env is None else env
     parser = FlagParser(prog="executor", description="Build a container image from a Dockerfile, "
-                     "without a daemon (kaniko-compatible).", allow_abbrev=False)
+                        "without a daemon (kaniko-compatible). `executor version` prints the "
+                        "version.", allow_abbrev=False)
+    _add_source_flags(parser)
+    _add_run_flags(parser, env)
+    registry_flags.add_flags(parser)
+    snapshot_flags.add_flags(parser, registry_flags.add_boolean)
+    context_flags.add_flags(parser)
+    kaniko_compat.add_flags(parser, registry_flags.add_boolean)
+    return parser
+
+
+def _add_source_flags(parser: argparse.ArgumentParser) -> None:
     add = parser.add_argument
     add("-f", "--dockerfile", default="Dockerfile",
-        help="path to the Dockerfile, relative to the context unless absolute, or an http(s) URL")
-    add("-c", "--context", default="/workspace/", help="build context: a path, dir://, tar://PATH, "
-        "tar://stdin, gs://, s3://, git://HOST/REPO.git#REF#COMMIT or https:// (a .tar.gz)")
+        help="path to the Dockerfile (relative to the working directory if it is there, else to "
+             "the context, as kaniko), or an http(s) URL")
+    add("-c", "--context", default=None, help="build context (default /workspace/): a path, "
+        "dir://, tar://PATH, tar://stdin, gs://, s3://, git://HOST/REPO.git#REF#COMMIT or https:// "
+        "(a .tar.gz)")
     add("-d", "--destination", action="append", default=[], help="image to push (repeatable)")
     add("--build-arg", action="append", default=[], help="K=V, or K to take it from the environment")
     add("--label", action="append", default=[], help="K=V label set on the image (repeatable)")
     add("--secret", action="append", default=[],
-        help="id=ID,src=FILE or id=ID,env=VAR: a secret for RUN --mount=type=secret (repeatable)")
+        help="id=ID,src=FILE or id=ID,env=VAR (id=ID alone: the variable ID if set, else the file "
+             "ID): a secret for RUN --mount=type=secret (repeatable)")
     add("--tar-path", help="also write the image as a tarball that docker/podman load accepts")
     add("--digest-file", help="write the pushed image's digest to this file")
-    add("--kaniko-dir", default=os.environ.get("KANIKO_DIR", "/kaniko"),
-        help="where the executor keeps its own files (default /kaniko)")
+    add("--target", action="append", default=[], help="build the stage of this name (or index) as "
+        "the image; the kaniko fork's repeated or comma-separated targets: the first is built")
+    # BuildKit's rule and the kaniko fork's default since v1.28; =false builds every stage up to
+    # the target, as kaniko v1 did
+    registry_flags.add_boolean(parser, "--skip-unused-stages",
+                               "build only the stages the target depends on (default true; "
+                               "=false builds every stage up to the target, as kaniko v1 did)")
+    parser.set_defaults(skip_unused_stages=True)
+    registry_flags.add_boolean(parser, "--dryrun", "print the stages the build would run, in "
+                               "order, and stop: nothing is pulled, run or pushed")
+
+
+def _add_run_flags(parser: argparse.ArgumentParser, env: Mapping[str, str]) -> None:
+    add = parser.add_argument
+    add("--kaniko-dir", default=env.get("KANIKO_DIR") or "/kaniko",
+        help="where the executor keeps its own files (default $KANIKO_DIR, else /kaniko)")
     add("--root", default="/", help="sandbox mode: build in DIR instead of / (RUN is chrooted there)")
     add("--network", default="default", choices=("default", "host", "none"),
         help="the network of RUN commands in sandbox mode: default (a namespace of its own, out "
         "through slirp4netns, no access to the host's loopback), host, or none")
-    add("--log-format", default="text", choices=LOG_FORMATS,
-        help="text, color (levels coloured on a terminal) or json (one object a line, with build events)")
-    add("--verbosity", "-v", default="info", choices=sorted(VERBOSITY_LEVELS),
+    add("--log-format", default="color", choices=LOG_FORMATS,
+        help="color (the default, as kaniko's; levels coloured on a terminal only), text, or json "
+        "(one object a line, with build events)")
+    add("--verbosity", "-v", default="info", type=str.lower, choices=sorted(VERBOSITY_LEVELS),
         help="log level")
     add("--ignore-path", action="append", default=[], help="path to leave out of snapshots")
-    add("--target", help="build the stage of this name (or index) as the image")
     for flag, help_text in (
-        ("--no-push", "build, but push nowhere"),
+        ("--no-push", "build, but push nowhere (also KANIKO_NO_PUSH=true)"),
         ("--insecure", "push to registries over plain HTTP"),
         ("--insecure-pull", "pull from registries over plain HTTP"),
         ("--skip-tls-verify", "push without verifying TLS certificates"),
         ("--skip-tls-verify-pull", "pull without verifying TLS certificates"),
         ("--force", "build on / even outside a container"),
-        ("--skip-unused-stages", "build only the stages the target depends on"),
         ("--ignore-var-run", "leave /var/run out of snapshots (default true)"),
-        ("--cleanup", "wipe the build root after the build, so the container can build again"),
+        ("--cleanup", "wipe the build root after the build, so the container can build again "
+         "(default $KANIKO_CLEANUP)"),
+        ("--pre-cleanup", "wipe the build root before the first stage too: what the executor's "
+         "own image holds stays out of the build (default $KANIKO_PRE_CLEANUP)"),
+        ("--materialize", "leave the target's files in the root after the build (lamina always does)"),
         ("--log-timestamp", "start each text log line with its time"),
         ("--require-confinement", "refuse to build on / when RUN steps cannot be confined "
          "(no Landlock in this kernel) instead of warning"),
@@ -95,16 +140,15 @@ def build_parser() -> argparse.ArgumentParser:
          "(default true; false: kaniko's behaviour, for RUNs that create entries directly in /)"),
     ):
         registry_flags.add_boolean(parser, flag, help_text)
-    parser.set_defaults(ignore_var_run=True, confine_run=True)
-    registry_flags.add_flags(parser)
-    snapshot_flags.add_flags(parser, registry_flags.add_boolean)
-    context_flags.add_flags(parser)
-    return parser
+    parser.set_defaults(ignore_var_run=True, confine_run=True,
+                        cleanup=kaniko_compat.env_flag(env, "KANIKO_CLEANUP"),
+                        pre_cleanup=kaniko_compat.env_flag(env, "KANIKO_PRE_CLEANUP"))
 
 
-def _secret(spec: str) -> SecretSource:
+def _secret(spec: str, env: Mapping[str, str]) -> SecretSource:
     """``id=ID,src=FILE`` (``source=``, ``type=file``) or ``id=ID,env=VAR`` (``type=env``), as
-    ``docker buildx build --secret``; only where the secret is, never its value, is kept."""
+    ``docker buildx build --secret``; only where the secret is, never its value, is kept. A bare
+    ``id=ID`` is the variable ID if it is set, else the file ID (as buildx and the kaniko fork)."""
     fields: dict[str, str] = {}
     for item in spec.split(","):
         key, eq, value = item.partition("=")
@@ -112,6 +156,8 @@ def _secret(spec: str) -> SecretSource:
         if not eq or key not in ("id", "src", "env", "type") or not value:
             raise UsageError(f"--secret {spec!r}: expected id=ID,src=FILE or id=ID,env=VAR")
         fields[key] = value
+    if fields.keys() == {"id"}:
+        fields = {**fields, **({"env": fields["id"]} if fields["id"] in env else {"src": fields["id"]})}
     secret_id, kind = fields.get("id"), fields.get("type", "env" if "env" in fields else "file")
     if not secret_id or kind not in ("file", "env"):
         raise UsageError(f"--secret {spec!r}: expected id=ID,src=FILE or id=ID,env=VAR")
@@ -141,29 +187,69 @@ def key_values(values: Sequence[str], flag: str, env: Mapping[str, str]) -> dict
     return result
 
 
-def parse_options(argv: Sequence[str], env: Mapping[str, str]) -> ExecutorOptions:
-    args = build_parser().parse_args(normalize_booleans(argv))
-    where = contexts.locate_context(args.context, args.dockerfile, args.context_sub_path,
-                                    context_flags.git_options(args.git), Path(args.kaniko_dir).absolute())
-    if not args.destination and not args.no_push:
+@dataclass(frozen=True)
+class CommandLine:
+    """What a command line asks for: the build's options, the notices to log once logging is set
+    up (kaniko flags without effect, deprecated spellings), and whether to print the plan first
+    (the kaniko fork's KANIKO_PRINT_PLAN) or only the plan (--dryrun)."""
+
+    options: ExecutorOptions
+    notices: tuple[str, ...] = ()
+    dry_run: bool = False
+    print_plan: bool = False
+
+
+def parse_options(argv: Sequence[str], env: Mapping[str, str], cwd: Path | None = None) -> ExecutorOptions:
+    return parse_command_line(argv, env, cwd).options
+
+
+def parse_command_line(argv: Sequence[str], env: Mapping[str, str],
+                       cwd: Path | None = None) -> CommandLine:
+    """The executor's flags and kaniko's environment variables (``env``) into options. With
+    ``cwd``, a relative --dockerfile found there is that file, as kaniko looks there first."""
+    args = build_parser(env).parse_args(normalize_booleans(argv))
+    overrides, notices = kaniko_compat.resolve(args, env)
+    target, target_notices = kaniko_compat.targets(args.target)
+    args = argparse.Namespace(**{**vars(args), **overrides, "target": target,
+                                 "no_push": kaniko_compat.no_push(env, args.no_push)})
+    dockerfile = args.dockerfile
+    if cwd is not None and "://" not in dockerfile and not Path(dockerfile).is_absolute() \
+            and (cwd / dockerfile).exists():
+        dockerfile = str(cwd / dockerfile)
+    where = contexts.locate_context(context_flags.context_spec(args.context, args.bucket), dockerfile,
+                                    args.context_sub_path, context_flags.git_options(args.git),
+                                    Path(args.kaniko_dir).absolute())
+    if not args.destination and not args.no_push and not args.dryrun:
         raise UsageError("you must provide --destination, or use --no-push")
-    return ExecutorOptions(
+    options = ExecutorOptions(
         source=SourceOptions(context=where.context, dockerfile=where.dockerfile, fetch=where.fetch,
                              build_args=key_values(args.build_arg, "--build-arg", env),
                              labels=key_values(args.label, "--label", env),
                              target=args.target, skip_unused_stages=args.skip_unused_stages,
-                             secrets=tuple(_secret(spec) for spec in args.secret)),
+                             secrets=_secrets(args.secret, env)),
         root=RootOptions(root=Path(args.root).absolute(), kaniko_dir=Path(args.kaniko_dir).absolute(),
                          force=args.force, ignore_paths=tuple(args.ignore_path),
                          ignore_var_run=args.ignore_var_run, cleanup=args.cleanup,
-                         network=args.network, require_confinement=args.require_confinement,
-                         confine_run=args.confine_run),
+                         pre_cleanup=args.pre_cleanup, network=args.network,
+                         require_confinement=args.require_confinement, confine_run=args.confine_run),
         registry=registry_flags.registry_options(args, env),
         output=registry_flags.output_options(args),
         cache=registry_flags.cache_options(args),
         snapshot=snapshot_flags.snapshot_options(args),
         verbosity=args.verbosity, log_format=args.log_format, log_timestamp=args.log_timestamp,
     )
+    return CommandLine(options, notices=(*notices, *target_notices), dry_run=args.dryrun,
+                       print_plan=kaniko_compat.env_flag(env, "KANIKO_PRINT_PLAN"))
+
+
+def _secrets(specs: Sequence[str], env: Mapping[str, str]) -> tuple[SecretSource, ...]:
+    found: dict[str, SecretSource] = {}
+    for spec in specs:
+        secret = _secret(spec, env)
+        if secret.id in found:
+            raise UsageError(f"--secret {spec!r}: a secret with id {secret.id!r} is given already")
+        found[secret.id] = secret
+    return tuple(found.values())
 
 
 def _raise_interrupted(signum: int, _frame: object) -> None:
@@ -181,8 +267,23 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _build_main(argv: Sequence[str]) -> int:
     def build() -> int:
-        options = parse_options(argv, os.environ)
+        if argv[:1] == ["version"]:  # kaniko's `executor version`
+            print(f"lamina version {_version()} (kaniko-compatible executor)")
+            return 0
+        if argv[:1] and argv[0] in UNSUPPORTED_SUBCOMMANDS:
+            raise UsageError(f"`executor {argv[0]}` (a kaniko fork subcommand) is not supported: "
+                             f"{UNSUPPORTED_SUBCOMMANDS[argv[0]]}")
+        command = parse_command_line(argv, os.environ, Path.cwd())
+        options = command.options
         configure_logging(options.log_format, options.log_timestamp, VERBOSITY_LEVELS[options.verbosity])
+        for notice in command.notices:
+            log.warning("%s", notice)
+        if command.dry_run or command.print_plan:
+            from executor.cli.plan import render_plan  # the build's modules, only when asked
+            sys.stdout.write(render_plan(options, os.environ))
+            sys.stdout.flush()
+            if command.dry_run:
+                return 0
         from executor.builder.build import execute  # heavy imports only once flags are valid
         digest = execute(options)
         if digest:
@@ -190,6 +291,13 @@ def _build_main(argv: Sequence[str]) -> int:
         return 0
 
     return run_cli(build)
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("lamina")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def run_cli(body: Callable[[], int]) -> int:

@@ -6,19 +6,28 @@ Kept apart from ``cli.py`` so the general flags and these concerns can change in
 from __future__ import annotations
 
 import argparse
+import platform
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from executor.errors import UsageError
-from executor.options import CacheOptions, OutputOptions, RegistryOptions
+from executor.options import CREDENTIAL_HELPERS, CacheOptions, OutputOptions, RegistryOptions
 
 # kaniko booleans that also take "--flag=true|false" (cli.py normalizes those).
 BOOLEAN_FLAGS = ("--skip-default-registry-fallback", "--skip-push-permission-check", "--cache",
-                 "--cache-run-layers", "--cache-copy-layers", "--no-push-cache")
+                 "--cache-run-layers", "--cache-copy-layers", "--no-push-cache",
+                 "--push-ignore-immutable-tag-errors")
 
+KANIKO_CACHE_DIR = Path("/cache")  # the warmer's default, where kaniko looks for base images
 _DOCKER_HUB_NAMES = {"docker.io": "index.docker.io", "registry-1.docker.io": "index.docker.io"}
+_MACHINE_PLATFORMS = {
+    "x86_64": ("linux", "amd64"), "amd64": ("linux", "amd64"), "aarch64": ("linux", "arm64"),
+    "arm64": ("linux", "arm64"), "armv7l": ("linux", "arm", "v7"), "armv6l": ("linux", "arm", "v6"),
+    "i386": ("linux", "386"), "i686": ("linux", "386"), "ppc64le": ("linux", "ppc64le"),
+    "s390x": ("linux", "s390x"), "riscv64": ("linux", "riscv64"),
+}
 _GO_DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|ms|m|s)")
 _DURATION_UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
 
@@ -40,6 +49,9 @@ def add_registry_flags(parser: argparse.ArgumentParser) -> None:
         help="pull images of registry FROM from TO first (repeatable)")
     add("--image-download-retry", type=int, default=0, help="extra retries of each pull request")
     add("--custom-platform", help="os/arch[/variant] of the base images to pull and of the image")
+    add("--credential-helpers", action="append", default=None, metavar="NAME",
+        help=f"built-in credential helpers to use ({', '.join(CREDENTIAL_HELPERS)}; repeatable; "
+             "default all, \"\" for none)")
     add_boolean(parser, "--skip-default-registry-fallback",
                 "never fall back from mirrors to the original")
     parser.set_defaults(push_retry=0, image_fs_extract_retry=0)
@@ -58,6 +70,8 @@ def add_flags(parser: argparse.ArgumentParser) -> None:
     add("--oci-layout-path", help="also write the image as an OCI image layout in this directory")
     add("--image-name-with-digest-file", help="write REPOSITORY@DIGEST per destination here")
     add("--image-name-tag-with-digest-file", help="write DESTINATION@DIGEST per destination here")
+    add("--annotation", action="append", default=[], metavar="K=V",
+        help="annotation set on the image manifest (repeatable)")
     add("--cache-repo", help="registry repository (or oci:/path) holding cached layers")
     add("--cache-ttl", default="336h", help="ignore cached layers older than this (Go duration)")
     add("--cache-dir", help="take base images from this directory (filled by the warmer) "
@@ -68,6 +82,8 @@ def add_flags(parser: argparse.ArgumentParser) -> None:
         ("--cache-run-layers", "cache RUN layers (default true)"),
         ("--cache-copy-layers", "cache COPY/ADD layers too"),
         ("--no-push-cache", "read the cache but do not write new layers to it"),
+        ("--push-ignore-immutable-tag-errors", "a registry refusing to overwrite an immutable tag "
+         "(ECR, Artifact Registry) is a warning, not a failure"),
     ):
         add_boolean(parser, flag, help_text)
     parser.set_defaults(cache_run_layers=True)
@@ -105,21 +121,40 @@ def _pairs(values: Sequence[str], flag: str) -> list[tuple[str, str]]:
 
 def _registry_maps(args: Any, env: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
     maps: dict[str, list[str]] = {}
-    # kaniko reads KANIKO_REGISTRY_MAP too; flags come after it
-    specs = [env["KANIKO_REGISTRY_MAP"]] if env.get("KANIKO_REGISTRY_MAP") else []
-    for spec in [*specs, *args.registry_map]:
+    # kaniko appends KANIKO_REGISTRY_MAP to the --registry-map flags, then the mirrors (the
+    # --registry-mirror flags, then KANIKO_REGISTRY_MIRROR) as maps of Docker Hub: tried in order
+    specs = [*args.registry_map, *([env["KANIKO_REGISTRY_MAP"]] if env.get("KANIKO_REGISTRY_MAP") else [])]
+    for spec in specs:
         items = [item for item in spec.split(";") if item.strip()]
         for source, target in _pairs(items, "--registry-map"):
             maps.setdefault(source, []).append(normalize_registry(target))
-    mirrors = [normalize_registry(m) for m in args.registry_mirror]
+    env_mirror = env.get("KANIKO_REGISTRY_MIRROR", "").strip()
+    mirrors = [normalize_registry(m) for m in [*args.registry_mirror, *([env_mirror] if env_mirror else [])]]
     if mirrors:
         maps.setdefault("index.docker.io", []).extend(mirrors)
     return {k: tuple(dict.fromkeys(v)) for k, v in maps.items()}
 
 
+def _credential_helpers(values: Sequence[str] | None) -> tuple[str, ...]:
+    """The kaniko fork's --credential-helpers: not given, all of them; each value one name (a
+    comma list is split too); "" names none, so ``--credential-helpers=""`` turns them all off.
+    An unknown name is kept: the keychain skips it with a warning, as the fork does."""
+    if values is None:
+        return CREDENTIAL_HELPERS
+    names = [name.strip().lower() for value in values for name in value.split(",") if name.strip()]
+    return tuple(dict.fromkeys(names))
+
+
+def host_platform(machine: str | None = None) -> tuple[str, ...]:
+    """The platform of this machine as containerd normalizes it: kaniko's --custom-platform
+    default (``uname -m`` x86_64 is linux/amd64, aarch64 linux/arm64, ...)."""
+    machine = (machine if machine is not None else platform.machine()).lower()
+    return _MACHINE_PLATFORMS.get(machine, ("linux", machine or "amd64"))
+
+
 def _platform(text: str | None) -> tuple[str, ...]:
     if text is None:
-        return ("linux", "amd64")
+        return host_platform()
     parts = tuple(text.split("/"))
     if len(parts) not in (2, 3) or not all(parts):
         raise UsageError(f"--custom-platform {text!r}: expected os/arch or os/arch/variant")
@@ -167,11 +202,22 @@ def registry_options(args: Any, env: Mapping[str, str]) -> RegistryOptions:
         push_retry=_retries(args.push_retry, "--push-retry"),
         image_download_retry=_retries(args.image_download_retry, "--image-download-retry"),
         image_fs_extract_retry=_retries(args.image_fs_extract_retry, "--image-fs-extract-retry"),
-        platform=_platform(args.custom_platform))
+        platform=_platform(args.custom_platform),
+        credential_helpers=_credential_helpers(args.credential_helpers))
 
 
 def _path(value: str | None) -> Path | None:
     return Path(value).absolute() if value else None
+
+
+def _annotations(values: Sequence[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not key or not sep:
+            raise UsageError(f"--annotation {item!r}: expected KEY=VALUE")
+        found[key] = value
+    return found
 
 
 def output_options(args: Any) -> OutputOptions:
@@ -181,7 +227,9 @@ def output_options(args: Any) -> OutputOptions:
         image_format=args.image_format, oci_layout_path=_path(args.oci_layout_path),
         image_name_with_digest_file=_path(args.image_name_with_digest_file),
         image_name_tag_with_digest_file=_path(args.image_name_tag_with_digest_file),
-        skip_push_permission_check=args.skip_push_permission_check)
+        skip_push_permission_check=args.skip_push_permission_check,
+        annotations=_annotations(args.annotation),
+        push_ignore_immutable_tag_errors=args.push_ignore_immutable_tag_errors)
 
 
 def cache_options(args: Any) -> CacheOptions:
@@ -191,9 +239,12 @@ def cache_options(args: Any) -> CacheOptions:
     return CacheOptions(enabled=args.cache, repo=repo,
                         ttl_seconds=parse_duration(args.cache_ttl),
                         run_layers=args.cache_run_layers, copy_layers=args.cache_copy_layers,
-                        push=not args.no_push_cache, dir=_path(args.cache_dir))
+                        push=not args.no_push_cache,
+                        # kaniko defaults --cache-dir to /cache and reads it with --cache; lamina
+                        # reads a --cache-dir it is given even without --cache
+                        dir=_path(args.cache_dir) or (KANIKO_CACHE_DIR if args.cache else None))
 
 
-__all__ = ["BOOLEAN_FLAGS", "add_boolean", "add_flags", "add_registry_flags", "cache_options",
-           "normalize_registry",
-           "output_options", "parse_duration", "registry_options"]
+__all__ = ["BOOLEAN_FLAGS", "KANIKO_CACHE_DIR", "add_boolean", "add_flags", "add_registry_flags",
+           "cache_options", "host_platform", "normalize_registry", "output_options", "parse_duration",
+           "registry_options"]

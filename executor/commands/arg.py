@@ -12,8 +12,8 @@ class ArgCommand(MetadataCommand[ArgInstruction]):
         for name, default in expand_pairs(self.instruction.pairs, state.expansion_env(),
                                           **self.where(ctx)):
             if name in state.build_args:
-                state.args[name] = state.build_args[name]
+                state.set_arg(name, state.build_args[name])
             elif default is not None:
-                state.args[name] = default
+                state.set_arg(name, default)
             else:
-                state.args[name] = state.global_args.get(name)
+                state.set_arg(name, state.global_args.get(name))

@@ -30,6 +30,10 @@ class StageState:
     args: dict[str, str | None] = field(default_factory=dict)  # ARGs declared in this stage
     build_args: Mapping[str, str] = field(default_factory=dict)  # --build-arg values
     global_args: Mapping[str, str | None] = field(default_factory=dict)  # ARGs before FROM
+    # Names an ARG with a value set after any ENV of that name: BuildKit adds both to one
+    # environment in Dockerfile order (dockerfile2llb dispatchArg: d.state.AddEnv), so the later
+    # one wins in $VAR substitution and RUN, while the image's Env keeps the ENV value.
+    args_over_env: set[str] = field(default_factory=set)
     cmd_set: bool = False
 
     def env(self) -> dict[str, str]:
@@ -43,6 +47,15 @@ class StageState:
         env = self.env()
         env[key] = value
         self.run_config["Env"] = [f"{k}={v}" for k, v in env.items()]
+        self.args_over_env.discard(key)
+
+    def set_arg(self, key: str, value: str | None) -> None:
+        """An ARG declared: with no value it leaves an earlier one of the name as it was."""
+        if value is None:
+            self.args.setdefault(key, None)
+            return
+        self.args[key] = value
+        self.args_over_env.add(key)
 
     def arg_values(self) -> dict[str, str]:
         """Declared ARGs with a value, and the predefined proxy ARGs given as --build-arg."""
@@ -50,12 +63,14 @@ class StageState:
         return {**proxies, **{k: v for k, v in self.args.items() if v is not None}}
 
     def expansion_env(self) -> dict[str, str]:
-        """Variables for ``$VAR`` substitution: declared ARGs, overridden by ENV, as Docker does."""
-        return {**self.arg_values(), **self.env()}
+        """Variables for ``$VAR`` substitution: declared ARGs and ENV, the later of the two winning
+        where both set a name, as BuildKit does."""
+        args = self.arg_values()
+        return {**args, **self.env(), **{k: args[k] for k in self.args_over_env if k in args}}
 
     def process_env(self) -> dict[str, str]:
-        """The environment of a RUN command: ENV, plus ARGs that ENV does not set, and a PATH."""
-        env = {**self.arg_values(), **self.env()}
+        """The environment of a RUN command: the substitution variables, and a PATH."""
+        env = self.expansion_env()
         env.setdefault("PATH", DEFAULT_PATH)
         return env
 

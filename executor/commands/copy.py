@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import posixpath
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
 from executor.commands.base import CacheInputs, Command, LayerCacheKind, StepContext
-from executor.commands.copy_sources import Excludes, HeredocFiles, ParentsPattern
+from executor.commands.copy_sources import Excludes, HeredocFiles, KeptPath, ParentsPattern
 from executor.commands.copying import CopyEngine, CopyOwnership, destination, target_for_file
 from executor.contexts.files import BuildContextFiles, ContextSource
 from executor.dockerfile import CopyInstruction, parse_chmod
@@ -36,6 +36,9 @@ class CopyCommand(Command[CopyInstruction]):
         if not self.reads_context():
             return CacheInputs(layer=None)
         sources, _dest = self.arguments(ctx)
+        if self.instruction.parents:
+            # what a --parents pattern can match lies below its searched directory
+            sources = [ParentsPattern.parse(source).searched() for source in sources]
         return CacheInputs(layer="copy", context_sources=tuple(sources))
 
     def arguments(self, ctx: StepContext) -> tuple[list[str], str]:
@@ -49,7 +52,7 @@ class CopyCommand(Command[CopyInstruction]):
         if instruction.chown is not None:
             spec = self.expand(ctx, instruction.chown)
             try:
-                identity = ctx.users.resolve(spec, purpose="--chown")
+                identity = ctx.users.file_owner(spec, purpose="--chown")
             except BuildError as error:
                 raise self.error(ctx, str(error)) from None
         chmod = None
@@ -100,24 +103,24 @@ class CopyCommand(Command[CopyInstruction]):
         files = self.source_files(ctx)
         parents = self.instruction.parents
         excludes = Excludes.of([self.expand(ctx, p) for p in self.instruction.exclude])
-        # Each source with the path --parents keeps below the destination ("" without --parents).
-        sources: list[tuple[ContextSource, str]] = []
+        # Each source with, for --parents, the path it keeps below the destination.
+        sources: list[tuple[ContextSource, KeptPath | None]] = []
+        pivot_found = False
         for raw, pattern in zip(self.instruction.sources, patterns, strict=True):
             inline = self.inline_source(ctx, raw, pattern, inline_dir)
             if inline is not None:
-                sources.append((inline, ""))
+                sources.append((inline, None))
                 continue
-            spec = ParentsPattern.parse(pattern) if parents else None
+            named: Sequence[tuple[ContextSource, KeptPath | None]]
             try:
-                found = files.sources(spec.pattern if spec else pattern)
+                if parents:
+                    named, pivoted = self._named_with_parents(ctx, files, pattern)
+                    pivot_found = pivot_found or pivoted
+                else:
+                    named = [(source, None) for source in self._named(ctx, files, pattern)]
             except BuildError as error:
                 raise self.error(ctx, f"{self.keyword} failed: {error}") from None
-            if not found:
-                where = ("the build context or excluded by .dockerignore" if files is ctx.files
-                         else f"--from={self.instruction.from_}")
-                raise self.error(ctx, f"{self.keyword} failed: {pattern!r} not found in {where}")
-            sources.extend((source, spec.kept_path(source) if spec else "")
-                           for source in found if not excludes.source_excluded(source))
+            sources.extend((source, kept) for source, kept in named if not excludes.source_excluded(source))
         workdir = ctx.state.run_config.get("WorkingDir") or "/"
         try:
             dest, dest_is_dir = destination(workdir, dest_word, 1 if parents else len(sources))
@@ -125,10 +128,12 @@ class CopyCommand(Command[CopyInstruction]):
             raise self.error(ctx, str(error)) from None
         engine = CopyEngine(ctx.root, self.ownership(ctx))
         try:
+            if pivot_found:  # fsutil copies the pivot itself into the destination, matches or not
+                engine.parents(dest)
             for source, kept in sources:
-                if parents:
+                if kept is not None:
                     # --parents: the destination is a directory holding each source's kept path.
-                    below = self._kept_parents(ctx, files, engine, source, kept, dest)
+                    below = self._kept_parents(ctx, engine, source, kept, dest)
                     self._copy_one(ctx, files, engine, source, below, True, file_hook, excludes)
                 else:
                     self._copy_one(ctx, files, engine, source, dest, dest_is_dir, file_hook, excludes)
@@ -136,25 +141,52 @@ class CopyCommand(Command[CopyInstruction]):
         except (BuildError, OSError) as error:
             raise self.error(ctx, f"{self.keyword} failed: {error}") from None
 
-    def _kept_parents(self, ctx: StepContext, files: BuildContextFiles, engine: CopyEngine,
-                      source: ContextSource, kept: str, dest: str) -> str:
-        """Recreate the directories of ``kept`` below ``dest`` with their source's metadata (as
-        BuildKit copies them); return the image directory the source itself goes to or into."""
-        kept_dirs = kept if source.path.is_dir() else posixpath.dirname(kept)
-        base = source.rel[: len(source.rel) - len(kept)].rstrip("/")
+    def _named(self, ctx: StepContext, files: BuildContextFiles, pattern: str) -> list[ContextSource]:
+        """What a source names: a plain path must exist, a wildcard may match nothing
+        (``BuildContextFiles.may_match_nothing``)."""
+        found = files.sources(pattern)
+        if not found and not files.may_match_nothing(pattern):
+            raise self._not_found(ctx, files, pattern)
+        return found
+
+    def _named_with_parents(self, ctx: StepContext, files: BuildContextFiles, pattern: str
+                            ) -> tuple[list[tuple[ContextSource, KeptPath]], bool]:
+        """What a --parents source names, each with its kept path; and whether a pivot was found
+        (BuildKit makes the destination then, even when nothing below it matched). Without a
+        wildcard the path must exist (BuildKit's RequiredPaths)."""
+        spec = ParentsPattern.parse(pattern)
+        pivots = spec.pivots(files)
+        if not pivots and not files.may_match_nothing(spec.pivot):
+            raise self._not_found(ctx, files, pattern)
+        named = [(entry, KeptPath.of(entry, pivot))
+                 for pivot in pivots for entry in files.included(pivot, spec.include)]
+        if not named and spec.required:
+            raise self._not_found(ctx, files, pattern)
+        return named, bool(pivots)
+
+    def _not_found(self, ctx: StepContext, files: BuildContextFiles, pattern: str) -> BuildError:
+        where = ("the build context or excluded by .dockerignore" if files is ctx.files
+                 else f"--from={self.instruction.from_}")
+        return BuildError(f"{pattern!r} not found in {where}")
+
+    def _kept_parents(self, ctx: StepContext, engine: CopyEngine, source: ContextSource, kept: KeptPath,
+                      dest: str) -> str:
+        """Recreate the directories of the kept path below ``dest`` with their source's metadata
+        (as BuildKit copies them); return the image directory the source itself goes to or into."""
+        kept_dirs = kept.kept if _is_directory(source.path) else posixpath.dirname(kept.kept)
         engine.parents(dest)
         done = ""
         for part in [p for p in kept_dirs.split("/") if p]:
             done = f"{done}/{part}" if done else part
             target = resolve_in_root(ctx.root, f"{dest}/{done}")
             if not target.exists():
-                engine.copy_entry(files.root / (f"{base}/{done}" if base else done), target, follow=True)
+                engine.copy_entry(kept.base / done, target, follow=True)
         return f"{dest}/{kept_dirs}".rstrip("/") if kept_dirs else dest
 
     def _copy_one(self, ctx: StepContext, files: BuildContextFiles, engine: CopyEngine,
                   source: ContextSource, dest: str, dest_is_dir: bool, file_hook: FileHook | None,
                   excludes: Excludes | None = None) -> None:
-        if source.path.is_dir():
+        if _is_directory(source.path):
             # A directory's contents are copied, not the directory itself.
             target_dir = engine.parents(dest)
             engine.copy_entry(source.path, target_dir, follow=True)
@@ -168,4 +200,10 @@ class CopyCommand(Command[CopyInstruction]):
         name = posixpath.basename(source.rel) or Path(source.path).name
         image_target, host_target = target_for_file(ctx.root, dest, dest_is_dir, name)
         engine.parents(posixpath.dirname(image_target) or "/")
-        engine.copy_entry(source.path, host_target, follow=True)
+        # a named source is resolved already; a link is one found below a --parents pivot, and
+        # stays a link, as fsutil's walk copies it
+        engine.copy_entry(source.path, host_target, follow=not source.path.is_symlink())
+
+
+def _is_directory(path: Path) -> bool:
+    return path.is_dir() and not path.is_symlink()

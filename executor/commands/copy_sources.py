@@ -3,17 +3,19 @@
 
 from __future__ import annotations
 
+import itertools
+import os
 import posixpath
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from executor.contexts.files import ContextSource
+from executor.contexts.files import BuildContextFiles, ContextSource, context_relative, has_wildcard
 from executor.dockerfile import DockerIgnore, Instruction
 from executor.dockerfile.heredoc import heredoc_marker
 
-__all__ = ["Excludes", "HeredocFiles", "ParentsPattern"]
+__all__ = ["Excludes", "HeredocFiles", "KeptPath", "ParentsPattern"]
 
 
 class HeredocFiles:
@@ -70,22 +72,51 @@ class Excludes:
 
 @dataclass(frozen=True)
 class ParentsPattern:
-    """A ``COPY --parents`` source: ``a/./b/*.txt`` keeps ``b/...`` below the destination; without
-    a ``/./`` pivot the whole path from the context root is kept."""
+    """A ``COPY --parents`` source, split as BuildKit's dispatchCopy splits it
+    (dockerfile2llb/convert_copy.go): before the first ``/./`` the directory the kept paths start
+    from (the context root without one; wildcards there as filepath.Match, as fsutil's
+    ResolveWildcards), after it a pattern matched below that directory as fsutil's copy matches
+    IncludePatterns (moby/patternmatcher: ``**`` spans directories). ``a/./b/*.txt`` keeps
+    ``b/...`` below the destination; without a pivot the whole path from the context root is kept."""
 
-    pivot: str  # context-relative directory the kept paths start from ("" for the root)
-    pattern: str  # the full context-relative pattern to look up
+    pivot: str  # context-relative directory ("" for the root); may hold wildcards
+    include: str  # relative to the pivot, cleaned ("" for the pivot itself)
 
     @classmethod
     def parse(cls, word: str) -> ParentsPattern:
         pivot, found, rest = word.partition("/./")
         if not found:
-            return cls(pivot="", pattern=word)
-        cleaned = posixpath.normpath("/" + pivot).lstrip("/")
-        return cls(pivot=cleaned, pattern=f"{cleaned}/{rest}" if cleaned else rest)
+            pivot, rest = "", word
+        return cls(pivot=context_relative(pivot), include=context_relative(rest))
 
-    def kept_path(self, source: ContextSource) -> str:
-        """The part of ``source``'s path recreated below the destination."""
+    @property
+    def required(self) -> bool:
+        """Whether what it names must exist: BuildKit's RequiredPaths, only for no wildcards at all."""
+        return not (has_wildcard(self.pivot) or has_wildcard(self.include))
+
+    def pivots(self, files: BuildContextFiles) -> list[ContextSource]:
+        """The directories the include pattern is matched in."""
         if not self.pivot:
-            return source.rel
-        return source.rel[len(self.pivot) + 1:] if source.rel.startswith(self.pivot + "/") else ""
+            return [ContextSource(path=files.root, rel="")]
+        return files.sources(self.pivot)
+
+    def searched(self) -> str:
+        """A context source covering everything this one can name (for a cache key): the pivot and
+        the include pattern's directories before its first wildcard."""
+        parts = self.include.split("/") if self.include else []
+        literal = list(itertools.takewhile(lambda part: not has_wildcard(part), parts))
+        return "/".join(part for part in (self.pivot, *literal) if part)
+
+
+@dataclass(frozen=True)
+class KeptPath:
+    """Where a ``--parents`` entry goes: ``kept`` below the destination, whose directories are
+    recreated with the metadata of those below ``base`` (the pivot on the host)."""
+
+    base: Path
+    kept: str
+
+    @classmethod
+    def of(cls, source: ContextSource, pivot: ContextSource) -> KeptPath:
+        kept = os.path.relpath(source.path, pivot.path)
+        return cls(base=pivot.path, kept="" if kept == "." else kept)

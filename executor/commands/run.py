@@ -79,7 +79,7 @@ class RunCommand(Command[RunInstruction]):
         argv = self.argv(ctx)
         state = ctx.state
         try:
-            user = ctx.users.resolve(state.run_config.get("User") or "")
+            user = ctx.users.process_identity(state.run_config.get("User") or "")
         except BuildError as error:
             raise self.error(ctx, str(error)) from None
         workdir = state.run_config.get("WorkingDir") or "/"

@@ -18,9 +18,10 @@ class WorkdirCommand(Command[ValueInstruction]):
         current = ctx.state.run_config.get("WorkingDir") or "/"
         workdir = image_path(current, path).rstrip("/") or "/"
         ctx.state.run_config["WorkingDir"] = workdir
-        # BuildKit creates the directory owned by the current USER.
+        # BuildKit creates the directory owned by the current USER, as its file operations read it
+        # (a uid alone is the gid too; root needs no /etc/passwd).
         try:
-            owner = ctx.users.resolve(ctx.state.run_config.get("User") or "")
+            owner = ctx.users.file_owner(ctx.state.run_config.get("User") or "", purpose="USER")
         except BuildError as error:
             raise self.error(ctx, str(error)) from None
         make_directories(ctx.root, workdir, uid=owner.uid, gid=owner.gid)

@@ -1,5 +1,5 @@
 """Build contexts from wherever CI keeps them: a directory, a tarball (file, stdin, http(s)),
-a bucket (gs://, s3://) or a git repository, fetched under ``<kaniko-dir>/buildcontext``.
+a bucket (gs://, s3://, Azure Blob Storage) or a git repository, fetched under ``<kaniko-dir>/buildcontext``.
 
 Each kind of source is one module behind the small ``ContextSource`` protocol; archives share
 ``ArchiveSource``, which streams and unpacks them with the layer extractor's path safety.

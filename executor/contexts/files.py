@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from executor.dockerfile import DockerIgnore
+from executor.dockerfile import DockerIgnore, IgnorePattern
 from executor.dockerfile.gomatch import check_syntax, go_match
 from executor.errors import BuildError
 from snapshot.rootfs import SymlinkLoop, resolve_in_root
@@ -53,23 +53,63 @@ class BuildContextFiles:
         starts at it, ``..`` stops at it. What resolves to nothing there is not found, so a link
         to a file outside the context never copies that file. Links met inside a copied
         directory stay links (``children``)."""
-        cleaned = posixpath.normpath("/" + pattern).lstrip("/")
-        if cleaned == ".":
-            cleaned = ""
-        if _WILDCARD.search(cleaned):
-            for part in cleaned.split("/"):
-                try:
-                    check_syntax(part)
-                except ValueError as error:
-                    raise BuildError(f"source {pattern!r}: {error}") from None
-            named = [src.rel for src in self._walk_all() if _match_path(cleaned, src.rel)]
-        else:
-            named = [] if self.excluded(cleaned) else [cleaned]
         found = []
-        for rel in sorted(named):
+        for rel in sorted(self._named(pattern)):
             path = self._resolve(pattern, rel)
             if os.path.lexists(path):
                 found.append(ContextSource(path=path, rel=rel))
+        return found
+
+    def may_match_nothing(self, pattern: str) -> bool:
+        """Whether a source that ``sources`` finds nothing for is no error. BuildKit copies every
+        source with AllowEmptyWildcard (dockerfile2llb dispatchCopy), so a wildcard that matches
+        nothing copies nothing; but fsutil's ResolveWildcards walks the directory before the first
+        wildcard, which must be there, and a plain path must be there itself. A match that resolves
+        to nothing here (a link out of the context) is a missing source too, as in BuildKit."""
+        parts = context_relative(pattern).split("/")
+        first = next((i for i, part in enumerate(parts) if has_wildcard(part)), None)
+        if first is None:
+            return False
+        directory = "/".join(parts[:first])
+        if self.excluded(directory) or not os.path.lexists(self._resolve(pattern, directory)):
+            return False
+        return not self._named(pattern)
+
+    def _named(self, pattern: str) -> list[str]:
+        """The context paths a source names, before they are resolved."""
+        cleaned = context_relative(pattern)
+        if not has_wildcard(cleaned):
+            return [] if self.excluded(cleaned) else [cleaned]
+        for part in cleaned.split("/"):
+            try:
+                check_syntax(part)
+            except ValueError as error:
+                raise BuildError(f"source {pattern!r}: {error}") from None
+        return [src.rel for src in self._walk_all() if _match_path(cleaned, src.rel)]
+
+    def included(self, directory: ContextSource, pattern: str) -> list[ContextSource]:
+        """COPY --parents: the entries below ``directory`` that ``pattern`` (relative to it) names,
+        as fsutil's copy matches IncludePatterns, with moby/patternmatcher: ``**`` spans any number
+        of directories, none included, and a directory that matches brings everything below it
+        (MatchesUsingParentResults), so nothing below one is listed again. ``""`` names
+        ``directory`` itself. Entries are found as ``children`` finds them: links stay links."""
+        if not pattern:
+            return [directory]
+        try:
+            check_syntax(pattern)
+        except ValueError as error:
+            raise BuildError(f"source pattern {pattern!r}: {error}") from None
+        matcher = IgnorePattern.compile(pattern, exception=False, line=0)
+        found, matched_dirs = [], set()
+        for entry in self.children(directory):
+            below = os.path.relpath(entry.path, directory.path)
+            parents = below.split("/")[:-1]
+            if any("/".join(parents[: i + 1]) in matched_dirs for i in range(len(parents))):
+                continue
+            if matcher.matches(below):
+                found.append(entry)
+                if entry.path.is_dir() and not entry.path.is_symlink():
+                    matched_dirs.add(below)
         return found
 
     def _resolve(self, pattern: str, rel: str) -> Path:
@@ -108,6 +148,16 @@ class BuildContextFiles:
                     keep_dirs.append(name)
                 yield ContextSource(path=full, rel=rel)
             dirnames[:] = [d for d in dirnames if d in keep_dirs]
+
+
+def context_relative(pattern: str) -> str:
+    """A source as a context-relative path: cleaned, ``..`` stopped at the root, "" for the root."""
+    cleaned = posixpath.normpath("/" + pattern).lstrip("/")
+    return "" if cleaned == "." else cleaned
+
+
+def has_wildcard(pattern: str) -> bool:
+    return _WILDCARD.search(pattern) is not None
 
 
 def _match_path(pattern: str, rel: str) -> bool:

@@ -1,5 +1,6 @@
 """``git://host/repo.git#ref[#commit]`` contexts, cloned over https (http with
-``GIT_PULL_METHOD=http``) by the system ``git``, as kaniko does with go-git.
+``GIT_PULL_METHOD=http``) by the system ``git``, as kaniko does with go-git; ``--git``'s
+options (``GitOptions.parse``) say which branch, how deep and whether to check TLS.
 
 Credentials (``GIT_USERNAME``/``GIT_PASSWORD``, or ``GIT_TOKEN``) go to git as an
 ``Authorization`` header in environment-only configuration scoped to the repository's host:
@@ -12,14 +13,16 @@ import base64
 import logging
 import re
 import subprocess
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from executor.errors import UsageError
+
 from .errors import ContextError
 
-__all__ = ["GitRepository", "parse_git_context"]
+__all__ = ["GitOptions", "GitRepository", "parse_git_context"]
 
 log = logging.getLogger("lamina")
 
@@ -49,14 +52,57 @@ def parse_git_context(rest: str, options: GitOptions) -> GitRepository:
                          url_credentials=unquote(userinfo))
 
 
+_TRUE = ("1", "t", "true")  # Go's strconv.ParseBool, which kaniko uses, case-insensitively
+_FALSE = ("0", "f", "false")
+_DIGITS = re.compile(r"[0-9]+")
+
 
 @dataclass(frozen=True)
 class GitOptions:
-    """kaniko's ``--git branch=,single-branch=,recurse-submodules=`` for git:// contexts."""
+    """kaniko's ``--git branch=,single-branch=,recurse-submodules=,insecure-skip-tls=`` (and
+    ``depth=`` of the osscontainertools fork) for git:// contexts."""
 
     branch: str = ""  # a branch or tag name; overrides the #ref of the context URL
     single_branch: bool = False
     recurse_submodules: bool = False
+    depth: int = 0  # commits of history to fetch; 0: all of it
+    insecure_skip_tls: bool = False  # accept any certificate from the repository's host
+
+    @classmethod
+    def parse(cls, values: Sequence[str]) -> GitOptions:
+        """The repeated ``--git KEY=VALUE`` flags, each checked as it comes (as kaniko's flag
+        value does), a later one winning; an unknown key or a malformed value is a usage error."""
+        options = cls()
+        for item in values:
+            key, sep, value = item.partition("=")
+            if not sep:
+                raise UsageError(f"--git {item!r}: expected KEY=VALUE")
+            match key:
+                case "branch":
+                    options = replace(options, branch=value)
+                case "single-branch":
+                    options = replace(options, single_branch=_bool(key, value))
+                case "recurse-submodules":
+                    options = replace(options, recurse_submodules=_bool(key, value))
+                case "depth":
+                    if not _DIGITS.fullmatch(value):
+                        raise UsageError(f"--git depth={value}: expected a number of commits "
+                                         "(0: the whole history)")
+                    options = replace(options, depth=int(value))
+                case "insecure-skip-tls":
+                    options = replace(options, insecure_skip_tls=_bool(key, value))
+                case _:
+                    raise UsageError(f"--git {item!r}: unknown key {key!r}; use branch, single-branch, "
+                                     "depth, recurse-submodules or insecure-skip-tls")
+        return options
+
+
+def _bool(key: str, value: str) -> bool:
+    if value.lower() in _TRUE:
+        return True
+    if value.lower() in _FALSE:
+        return False
+    raise UsageError(f"--git {key}={value}: expected true or false")
 
 
 @dataclass(frozen=True)
@@ -79,7 +125,8 @@ class GitRepository:
 
     def fetch(self, into: Path, env: Mapping[str, str]) -> None:
         url = self.url(env)
-        git = _Git(self.describe(), _git_environment(url, env, self.url_credentials))
+        git = _Git(self.describe(), _git_environment(url, env, self.url_credentials,
+                                                      skip_tls=self.options.insecure_skip_tls))
         ref = self._resolve_ref(git, url)
         log.info("cloning build context %s (%s)", self.describe(), ref or "default branch")
         # A branch or tag is cloned directly; any other ref (refs/pull/1/head) or a commit is
@@ -91,12 +138,17 @@ class GitRepository:
             clone.append("--no-checkout")
         if self.options.single_branch:
             clone.append("--single-branch")
+        if self.options.depth:
+            # go-git's Depth leaves SingleBranch alone; git's --depth would imply it.
+            clone += self._depth()
+            if not self.options.single_branch:
+                clone.append("--no-single-branch")
         if short:
             clone += ["--branch", short]
         git.run(*clone, "--", url, str(into))
         target = "HEAD"
         if ref and not short:
-            git.run("-C", str(into), "fetch", "--quiet", "origin", ref)
+            git.run("-C", str(into), "fetch", "--quiet", *self._depth(), "origin", ref)
             target = "FETCH_HEAD"
         if self.commit:
             target = self._find_commit(git, into)
@@ -106,6 +158,9 @@ class GitRepository:
             git.run("-C", str(into), "submodule", "update", "--quiet", "--init", "--recursive")
         head = git.run("-C", str(into), "rev-parse", "HEAD").strip()
         log.info("build context %s is at commit %s", self.describe(), head)
+
+    def _depth(self) -> list[str]:
+        return [f"--depth={self.options.depth}"] if self.options.depth else []
 
     def _resolve_ref(self, git: _Git, url: str) -> str:
         """The full name of the ref to check out ("" for the remote's default branch)."""
@@ -131,7 +186,7 @@ class GitRepository:
                             f"{self.commit}^{{commit}}")
         if found is None:
             # Not in the fetched history: servers may still hand out a reachable commit by id.
-            git.try_run("-C", str(into), "fetch", "--quiet", "origin", self.commit)
+            git.try_run("-C", str(into), "fetch", "--quiet", *self._depth(), "origin", self.commit)
             found = git.try_run("-C", str(into), "rev-parse", "--verify", "--quiet",
                                 f"{self.commit}^{{commit}}")
         if found is None:
@@ -147,23 +202,34 @@ def _short_name(ref: str) -> str:
     return ""
 
 
-def _git_environment(url: str, env: Mapping[str, str], url_credentials: str = "") -> dict[str, str]:
+def _git_environment(url: str, env: Mapping[str, str], url_credentials: str = "", *,
+                     skip_tls: bool = False) -> dict[str, str]:
     result = dict(env)
     result["GIT_TERMINAL_PROMPT"] = "0"  # fail on missing credentials instead of waiting for input
+    parts = urlsplit(url)
+    scope = f"{parts.scheme}://{parts.netloc}/"  # this host only, also for its submodules
     username, _, password = url_credentials.partition(":")
     if env.get("GIT_USERNAME") or env.get("GIT_PASSWORD"):
         username, password = env.get("GIT_USERNAME", ""), env.get("GIT_PASSWORD", "")
     if env.get("GIT_TOKEN"):
         username, password = env["GIT_TOKEN"], ""  # kaniko sends a token as the user name
     if username or password:
-        parts = urlsplit(url)
-        scope = f"{parts.scheme}://{parts.netloc}/"  # this host only, also for its submodules
         token = base64.b64encode(f"{username}:{password}".encode()).decode()
-        index = int(env.get("GIT_CONFIG_COUNT", "0") or 0)
-        result[f"GIT_CONFIG_KEY_{index}"] = f"http.{scope}.extraHeader"
-        result[f"GIT_CONFIG_VALUE_{index}"] = f"Authorization: Basic {token}"
-        result["GIT_CONFIG_COUNT"] = str(index + 1)
+        _add_config(result, f"http.{scope}.extraHeader", f"Authorization: Basic {token}")
+    if skip_tls:
+        # --git insecure-skip-tls=true: like go-git's InsecureSkipTLS, but for the context's
+        # host only, so a submodule elsewhere is still verified.
+        _add_config(result, f"http.{scope}.sslVerify", "false")
     return result
+
+
+def _add_config(env: dict[str, str], key: str, value: str) -> None:
+    """Add one git setting through the environment (``GIT_CONFIG_KEY_n``): never on a command
+    line, where ``ps`` shows it, and after any the caller's environment already had."""
+    index = int(env.get("GIT_CONFIG_COUNT", "0") or 0)
+    env[f"GIT_CONFIG_KEY_{index}"] = key
+    env[f"GIT_CONFIG_VALUE_{index}"] = value
+    env["GIT_CONFIG_COUNT"] = str(index + 1)
 
 
 class _Git:
@@ -200,7 +266,11 @@ def _explain(stderr: str) -> str:
     text = " ".join(lines)
     if "could not read Username" in text or "Authentication failed" in text:
         return "authentication failed (set GIT_USERNAME and GIT_PASSWORD, or GIT_TOKEN)"
+    said = lines[-1] if lines else "no output"
     for line in reversed(lines):
         if line.startswith(("fatal:", "error:")):
-            return line.split(":", 1)[1].strip()
-    return lines[-1] if lines else "no output"
+            said = line.split(":", 1)[1].strip()
+            break
+    if "certificate" in said and ("verif" in said or "SSL" in said):
+        said += " (a private CA: GIT_SSL_CAINFO; or --git insecure-skip-tls=true to skip the check)"
+    return said

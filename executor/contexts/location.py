@@ -11,6 +11,7 @@ from pathlib import Path
 
 from executor.errors import UsageError
 
+from .azure import parse_azblob, parse_azure_url
 from .base import ContextSource
 from .errors import ContextError
 from .gcs import GcsArchive
@@ -25,7 +26,7 @@ log = logging.getLogger("lamina")
 
 BUILD_CONTEXT_DIR = "buildcontext"  # under the kaniko dir, where kaniko unpacks remote contexts
 REMOTE_DOCKERFILE = "Dockerfile"  # under the kaniko dir, a Dockerfile given as a URL
-SCHEMES = ("dir://", "tar://", "gs://", "s3://", "git://", "https://", "http://")
+SCHEMES = ("dir://", "tar://", "gs://", "s3://", "azblob://", "git://", "https://", "http://")
 
 
 @dataclass(frozen=True)
@@ -63,12 +64,15 @@ def parse_context(spec: str, git: GitOptions) -> Path | ContextSource:
                 if not bucket or not key or key.endswith("/"):
                     raise ValueError(f"expected {scheme}://BUCKET/PATH/TO/CONTEXT.tar.gz")
                 return GcsArchive(bucket, key) if scheme == "gs" else S3Archive(bucket, key)
+            case "azblob":
+                return parse_azblob(rest)
             case "git":
                 return parse_git_context(rest, git)
             case "http" | "https":
                 if not rest.split("/", 1)[0]:
                     raise ValueError("expected a host after the scheme")
-                return HttpArchive(spec)
+                # kaniko reads an https URL on a blob storage host with the Azure client
+                return parse_azure_url(spec) or HttpArchive(spec)
     except ValueError as error:
         raise UsageError(f"--context {spec!r}: {error}") from None
     raise UsageError(f"--context {spec!r}: unknown scheme {scheme}://; use one of "

@@ -11,7 +11,7 @@ import copy
 import io
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -183,8 +183,11 @@ class ManifestBytes:
         return sha256_digest(self.manifest)
 
 
-def serialize(image: Image, image_format: str = "docker") -> ManifestBytes:
-    """The config and manifest bytes for ``image`` in Docker schema2 (kaniko's default) or OCI."""
+def serialize(image: Image, image_format: str = "docker",
+              annotations: Mapping[str, str] | None = None) -> ManifestBytes:
+    """The config and manifest bytes for ``image`` in Docker schema2 (kaniko's default) or OCI;
+    ``annotations`` (``--annotation``) go on the manifest, in either format, as the kaniko fork's
+    go-containerregistry puts them."""
     config_bytes = json.dumps(image.config, separators=(",", ":"), sort_keys=True).encode()
     config_digest = sha256_digest(config_bytes)
     if image_format == "oci":
@@ -197,5 +200,7 @@ def serialize(image: Image, image_format: str = "docker") -> ManifestBytes:
         "config": {"mediaType": config_type, "size": len(config_bytes), "digest": config_digest},
         "layers": [layer.descriptor(names.get(layer.media_type, layer.media_type)) for layer in image.layers],
     }
+    if annotations:
+        manifest["annotations"] = dict(sorted(annotations.items()))
     manifest_bytes = json.dumps(manifest, separators=(",", ":")).encode()
     return ManifestBytes(manifest_bytes, manifest_type, config_bytes, config_digest)

@@ -36,6 +36,10 @@ class CredentialHelper:
     def executable(self) -> str:
         return f"docker-credential-{self.name}"
 
+    @property
+    def installed(self) -> bool:
+        return shutil.which(self.executable, path=self.path) is not None
+
     def get(self, registry: str) -> Credentials | None:
         program = shutil.which(self.executable, path=self.path)
         if program is None:

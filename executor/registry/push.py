@@ -13,12 +13,20 @@ from executor.events import event
 from executor.image import Image, ManifestBytes
 
 from .client import RegistryClient
+from .errors import RegistryError
 from .reference import ImageReference, parse_reference
 
-__all__ = ["Blob", "PushClients", "check_push_permissions", "image_blobs", "push_blobs",
-           "push_image"]
+__all__ = ["Blob", "PushClients", "check_push_permissions", "image_blobs", "immutable_tag_refusal",
+           "push_blobs", "push_image"]
 
 log = logging.getLogger("lamina")
+
+# What registries say when a tag may not be moved to another manifest: kaniko's list (its
+# errTagImmutable, pkg/executor/push.go), matched on the registry's own messages as kaniko does.
+# ECR answers 400 TAG_INVALID "The image tag 'T' already exists in the 'R' repository and cannot
+# be overwritten because the repository is immutable."; Artifact Registry says the second.
+_IMMUTABLE_TAG_MESSAGES = ("cannot be overwritten because the repository is immutable",
+                           "the repository has enabled tag immutability")
 
 
 class PushClients(Protocol):
@@ -84,17 +92,35 @@ def push_blobs(blobs: list[Blob], targets: list[ImageReference], clients: PushCl
             known[blob.digest] = ref.repository
 
 
+def immutable_tag_refusal(error: RegistryError) -> bool:
+    """Whether the registry refused a manifest because its tag is immutable (ECR, Artifact
+    Registry), as opposed to any other failure."""
+    said = " ".join([error.message, *(d.message for d in error.diagnostics)]).lower()
+    return any(message in said for message in _IMMUTABLE_TAG_MESSAGES)
+
+
 def push_image(image: Image, serialized: ManifestBytes, destinations: Sequence[str],
-               clients: PushClients) -> None:
+               clients: PushClients, *, ignore_immutable_tags: bool = False) -> None:
     """Upload every blob to every destination, and only then put the manifests.
 
-    A failure anywhere before the manifests leaves no manifest pointing at a missing blob.
+    A failure anywhere before the manifests leaves no manifest pointing at a missing blob. With
+    ``ignore_immutable_tags`` (kaniko's --push-ignore-immutable-tag-errors) a tag the registry
+    keeps as it is is a warning and the other destinations are still pushed: parallel builds of
+    one tag, where any of them may win.
     """
     targets = [parse_reference(d) for d in destinations]
     push_blobs(image_blobs(image, serialized), targets, clients)
     for ref in targets:
-        clients.for_push(ref.registry).put_manifest(ref.repository, ref.digest or ref.tag or "latest",
-                                                    serialized.manifest, serialized.media_type)
+        try:
+            clients.for_push(ref.registry).put_manifest(ref.repository, ref.digest or ref.tag or "latest",
+                                                        serialized.manifest, serialized.media_type)
+        except RegistryError as error:
+            if not (ignore_immutable_tags and immutable_tag_refusal(error)):
+                raise
+            log.warning("%s: not pushed, the tag is immutable and the registry keeps it as it is "
+                        "(--push-ignore-immutable-tag-errors): %s", ref, error,
+                        extra=event("manifest.kept", destination=str(ref), digest=serialized.digest))
+            continue
         log.info("pushed %s@%s", ref, serialized.digest,
                  extra=event("manifest.pushed", destination=str(ref), digest=serialized.digest))
 

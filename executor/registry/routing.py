@@ -42,7 +42,8 @@ class RegistryClients:
 
     @classmethod
     def create(cls, options: RegistryOptions, kaniko_dir: Path, env: Mapping[str, str]) -> RegistryClients:
-        return cls(options=options, credentials=default_keychain(kaniko_dir, env, Path.home()))
+        keychain = default_keychain(kaniko_dir, env, Path.home(), options.credential_helpers)
+        return cls(options=options, credentials=keychain)
 
     def _client(self, registry: str, purpose: str) -> RegistryClient:
         key = (registry, purpose)

@@ -14,6 +14,10 @@ log = logging.getLogger("lamina")
 
 # Never walked, snapshotted or extracted into: kernel filesystems and the runtime's own mounts.
 ALWAYS_IGNORED = ("proc", "sys", "dev", "etc/hosts", "etc/resolv.conf", "etc/hostname")
+# Files a runtime puts in a container that are no mounts: its markers, which inside_container()
+# looks for again when the same container builds after --cleanup, and /etc/mtab (in kaniko's
+# ignore list too). Kept on / only where the runtime made them, so a RUN may still create one.
+RUNTIME_FILES = (".dockerenv", "run/.containerenv", "etc/mtab")
 
 
 def inside_container(proc: Path = Path("/proc"), root: Path = Path("/")) -> bool:
@@ -92,6 +96,7 @@ def ignore_list(options: RootOptions) -> IgnoreList:
         pass  # sandbox mode: the kaniko dir is outside the root already
     if not options.sandboxed:
         paths.extend(mount_points(options.root))
+        paths.extend(name for name in RUNTIME_FILES if os.path.lexists(options.root / name))
         if (options.root / "busybox").is_dir():
             # The debug executor image's shell (as kaniko's): it must survive the base image's
             # extraction and --cleanup, and never land in the image built.

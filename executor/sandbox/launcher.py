@@ -6,7 +6,8 @@ only the usual safe nodes), and the capability bounding set cut to Docker's defa
 
 Started as ``python -I -S launcher.py FD`` (the JSON spec is read from pipe FD, keeping the
 environment out of the process list) by ``executor.sandbox.runner``; it imports only the
-standard library so it starts fast and works whatever is installed in the build root. Every mount it
+standard library so it starts fast and works whatever is installed in the build root, and nothing
+once it has changed root (the library is then out of view; see ``_exec``). Every mount it
 makes lives in its own mount namespace, so the kernel removes them all when the command's last
 process exits, even when the executor is killed: no mount is ever left behind on the host.
 """
@@ -44,6 +45,8 @@ SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "riscv64": 41, "ppc64le": 203, "
 DOCKER_DEFAULT_CAPABILITIES = frozenset({0, 1, 3, 4, 5, 6, 7, 8, 10, 13, 18, 27, 29, 31})
 
 DEVICE_NODES = ("null", "zero", "full", "random", "urandom", "tty")
+# Where a command without PATH in its environment is looked up: Docker's (BuildKit's DefaultPathEnv).
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 # The interpreter's own symbols include libc's; ctypes.util.find_library would run ldconfig, and
 # json would import re: this process starts for every RUN, so it imports little
@@ -243,12 +246,25 @@ def _enter(spec: dict, copies: dict[str, bytes], last_capability: int) -> None:
 
 
 def _exec(spec: dict) -> None:
-    argv = spec["argv"]
-    try:
-        os.execvpe(argv[0], argv, spec["env"])
-    except OSError as error:
-        print(f"lamina: exec {argv[0]}: {error.strerror}", file=sys.stderr)
-        os._exit(127 if isinstance(error, FileNotFoundError) else 126)
+    """Become the command, a name without a slash looked up on its PATH (Docker's default if it has
+    none) as execvp does. Not ``os.execvpe``: it imports ``warnings``, and the interpreter's library
+    is out of reach here (outside the new root, or denied by Landlock): only loaded code may run."""
+    argv, env = spec["argv"], spec["env"]
+    name = argv[0]
+    candidates = [name] if not name or "/" in name else \
+        [os.path.join(directory or ".", name) for directory in env.get("PATH", DEFAULT_PATH).split(":")]
+    refused: OSError | None = None  # EACCES and the like win over "not there", as in execvp
+    error: OSError = FileNotFoundError(2, "No such file or directory")
+    for candidate in candidates:
+        try:
+            os.execve(candidate, argv, env)
+        except (FileNotFoundError, NotADirectoryError) as missing:
+            error = missing
+        except OSError as refusal:
+            refused = refused or refusal
+    error = refused or error
+    print(f"lamina: exec {name}: {error.strerror}", file=sys.stderr)
+    os._exit(127 if isinstance(error, FileNotFoundError) else 126)
 
 
 def _wait_as_init(child: int) -> int:

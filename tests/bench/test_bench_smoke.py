@@ -19,7 +19,7 @@ def test_bench_small_writes_a_report(tmp_path: Path) -> None:
     report = tmp_path / "BENCHMARKS.md"
     result = subprocess.run(
         [sys.executable, str(REPO / "bench/run.py"), "--runs", "1", "--workloads", "small",
-         "--skip-buildah", "--report", str(report), "--workdir", str(tmp_path)],
+         "--skip-buildah", "--skip-docker", "--report", str(report), "--workdir", str(tmp_path)],
         capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "small      lamina  run 1/1:" in result.stdout and "ok" in result.stdout

@@ -38,7 +38,7 @@ def built(registry: RunningRegistry, busybox_image: str, tmp_path_factory: pytes
     destination = registry.ref("multistage/final")
     run = run_executor(work, context, "--destination", destination, "--build-arg", f"BASE={busybox_image}")
     assert run.returncode == 0, run.stderr
-    assert "building stage 2" in run.stderr  # kaniko builds every stage up to the target
+    assert "building stage 2" not in run.stderr  # the unused stage, as BuildKit
     return pull_image(registry, destination, work / "pulled")
 
 
@@ -60,11 +60,13 @@ def test_final_config_is_the_last_stage(built: PulledImage) -> None:
     assert not any("builder" in c and c.startswith("RUN mkdir") for c in created_by)
 
 
-def test_target_and_skip_unused_stages(tmp_path: Path, registry: RunningRegistry, busybox_image: str) -> None:
+@pytest.mark.parametrize("flag", [(), ("--skip-unused-stages",)], ids=["default", "flag"])
+def test_target_and_skip_unused_stages(flag: tuple[str, ...], tmp_path: Path, registry: RunningRegistry,
+                                       busybox_image: str) -> None:
     context = write_context(tmp_path / "context", DOCKERFILE)
     destination = registry.ref("multistage/second")
     run = run_executor(tmp_path, context, "--destination", destination, "--target", "second",
-                       "--skip-unused-stages", "--build-arg", f"BASE={busybox_image}")
+                       *flag, "--build-arg", f"BASE={busybox_image}")
     assert run.returncode == 0, run.stderr
     assert "building stage 2" not in run.stderr and "building stage 3" not in run.stderr
     image = pull_image(registry, destination, tmp_path / "pulled")
@@ -72,6 +74,33 @@ def test_target_and_skip_unused_stages(tmp_path: Path, registry: RunningRegistry
     assert tree["/out/second"].content == b"second\n"
     assert tree["/out/etc/msg"].content == b"hi from builder\n"
     assert image.run_config["OnBuild"] == ['RUN echo "should not run in this build" > /onbuild-ran']
+
+
+UNUSED_STAGE = """FROM {base} AS heavy
+RUN echo ran > /tmp/heavy-ran && false
+FROM {base} AS used
+RUN echo used > /used
+FROM {base}
+COPY --from=used /used /used
+"""
+
+
+def test_an_unused_stage_is_not_built_unless_asked(tmp_path: Path, registry: RunningRegistry,
+                                                   busybox_image: str) -> None:
+    """BuildKit's rule by default: the failing RUN of a stage nothing needs never runs; with
+    --skip-unused-stages=false (kaniko v1's rule) it runs, and fails the build."""
+    context = write_context(tmp_path / "context", UNUSED_STAGE.format(base=busybox_image))
+    destination = registry.ref("multistage/unused")
+    run = run_executor(tmp_path / "default", context, "--destination", destination)
+    assert run.returncode == 0, run.stderr
+    assert "heavy-ran" not in run.stderr and "RUN echo ran" not in run.stderr
+    assert not (run.root / "tmp/heavy-ran").exists()
+    assert pull_image(registry, destination, tmp_path / "pulled").tree()["/used"].content == b"used\n"
+    everything = run_executor(tmp_path / "all", context, "--destination", registry.ref("multistage/all"),
+                              "--skip-unused-stages=false")
+    assert everything.returncode != 0
+    assert everything.error_lines == ["error: Dockerfile:2: RUN 'echo ran > /tmp/heavy-ran && false' "
+                                      "returned a non-zero code: 1"], everything.stderr
 
 
 def test_onbuild_triggers_run_in_the_child_image(tmp_path: Path, registry: RunningRegistry,

@@ -83,3 +83,17 @@ def test_no_push_cache_reads_but_never_writes(tmp_path: Path, registry: RunningR
 def test_keys_are_unambiguous() -> None:
     assert digest_json(["ab", "c"]) != digest_json(["a", "bc"])
     assert digest_json({"A": "1 B=2"}) != digest_json({"A": "1", "B": "2"})
+
+
+@pytest.mark.slow
+def test_args_a_stage_inherits_are_in_its_keys(tmp_path: Path, registry: RunningRegistry,
+                                               busybox_image: str) -> None:
+    """A stage FROM another stage sees that stage's ARGs (BuildKit's rule), so a --build-arg that
+    changes one reruns the RUN that reads it, though the parent's image is the very same."""
+    context = write_context(tmp_path / "context", f"FROM {busybox_image} AS parent\nARG NAME=plain\n"
+                            "FROM parent\nRUN echo $NAME > /name && cat /proc/sys/kernel/random/uuid > /uuid\n")
+    args = ("--reproducible", "--cache-repo", f"{registry.host}/cached/inherited")
+    first = _build(tmp_path / "one", context, registry, "inherit1", *args, "--build-arg", "NAME=a")
+    again = _build(tmp_path / "two", context, registry, "inherit2", *args, "--build-arg", "NAME=a")
+    changed = _build(tmp_path / "three", context, registry, "inherit3", *args, "--build-arg", "NAME=b")
+    assert len(ran(first)) == 1 and ran(again) == [] and len(ran(changed)) == 1

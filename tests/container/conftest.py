@@ -1,4 +1,4 @@
-"""Fixtures for running the bundled executor the way a container runtime does."""
+"""Fixtures for running the executor the way a container runtime does: its bundle, and images of it."""
 
 from __future__ import annotations
 
@@ -6,10 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.container.images import executor_image
-from tests.container.runtime import make_bundle
+from tests.container.images import built_executor_image, executor_image, make_bundle
 
-__all__ = ["executor_image", "kaniko_bundle"]
+__all__ = ["built_executor_image", "executor_image", "kaniko_bundle"]
 
 
 @pytest.fixture(scope="session")

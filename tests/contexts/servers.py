@@ -1,12 +1,15 @@
-"""Real servers on loopback for context tests: static files over http, a git http-backend,
-the Cloud Storage emulator and moto's S3 server, each started and stopped by a fixture."""
+"""Real servers on loopback for context tests: static files over http, a git http-backend
+(over http, or https with a self-signed certificate), the Cloud Storage emulator, moto's S3 server
+and Azurite's blob service, each started and stopped by a fixture."""
 
 from __future__ import annotations
 
 import base64
 import contextlib
 import os
+import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -79,7 +82,7 @@ def serve_files(directory: Path) -> Iterator[FileServer]:
 
 @dataclass(frozen=True)
 class GitServer:
-    host: str  # 127.0.0.1:PORT; repositories below /private/ need basic auth
+    host: str  # 127.0.0.1:PORT; repositories below /private/ need basic auth; https with tls
     root: Path
     username: str
     password: str
@@ -138,13 +141,30 @@ def _git_backend(root: Path, accepted: set[str], seen: list[str]):
     return app
 
 
+def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 signed by its own key (no CA anyone trusts): (cert, key)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    cert, key = directory / "self-signed.crt", directory / "self-signed.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+    return cert, key
+
+
 @contextlib.contextmanager
 def serve_git(root: Path, username: str = "ci", password: str = "s3cret-pass",
-              token: str = "t0ken-value") -> Iterator[GitServer]:
+              token: str = "t0ken-value", tls: tuple[Path, Path] | None = None) -> Iterator[GitServer]:
+    """git http-backend for the repositories under ``root``; over https with ``tls`` (cert, key)."""
     seen: list[str] = []
     accepted = {_basic(username, password), _basic(token, "")}
     server = make_server("127.0.0.1", 0, _git_backend(root, accepted, seen),
                          server_class=_ThreadingWSGIServer, handler_class=_QuietWSGI)
+    if tls is not None:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(str(tls[0]), str(tls[1]))
+        # A client refusing the certificate fails the handshake in accept(): socketserver
+        # takes that OSError as a dropped connection and serves on.
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -178,3 +198,33 @@ def serve_s3(*, check_credentials: bool = False) -> Iterator[BucketServer]:
     with serve_process([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
                        port, env):
         yield BucketServer(f"http://127.0.0.1:{port}")
+
+
+# Azurite's well-known development account (Microsoft's documented emulator credentials).
+AZURITE_ACCOUNT = "devstoreaccount1"
+AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+
+
+@dataclass(frozen=True)
+class AzuriteServer:
+    endpoint: str  # http://127.0.0.1:PORT/devstoreaccount1, the account's blob endpoint
+    account: str = AZURITE_ACCOUNT
+    key: str = AZURITE_KEY
+
+    @property
+    def connection_string(self) -> str:
+        return (f"DefaultEndpointsProtocol=http;AccountName={self.account};AccountKey={self.key};"
+                f"BlobEndpoint={self.endpoint};")
+
+
+@contextlib.contextmanager
+def serve_azurite(workdir: Path) -> Iterator[AzuriteServer]:
+    """Azurite's blob service (npm's ``azurite``, installed by scripts/setup.sh), storing under
+    ``workdir``; no telemetry, and any API version the SDK speaks."""
+    binary = shutil.which("azurite-blob")
+    if binary is None:
+        raise RuntimeError("azurite-blob is not installed; run scripts/setup.sh (npm install -g azurite)")
+    port = free_port()
+    with serve_process([binary, "--blobHost", "127.0.0.1", "--blobPort", str(port), "--location",
+                        str(workdir), "--silent", "--disableTelemetry", "--skipApiVersionCheck"], port):
+        yield AzuriteServer(f"http://127.0.0.1:{port}/{AZURITE_ACCOUNT}")

@@ -3,12 +3,15 @@ submodules and credentials, each proven by the files that ended up in the image.
 
 from __future__ import annotations
 
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from executor.contexts import ContextError, parse_context
+from executor.contexts.git import GitOptions, GitRepository, _git_environment
 from tests.contexts.helpers import (
     DOCKERFILE,
     assert_one_line_error,
@@ -141,4 +144,73 @@ def test_unknown_ref_commit_or_repository(tmp_path: Path, registry: RunningRegis
     run, dest = build_from(tmp_path, registry, busybox_image, f"git://{repos.server.host}/{context}",
                            *flags, env=HTTP)
     assert_one_line_error(run, f"git://{repos.server.host}/", fragment)
+    assert not manifest_exists(registry, dest)
+
+
+# --- --git depth= and insecure-skip-tls= ---------------------------------------------------
+
+def _clone(tmp_path: Path, context: str, options: GitOptions,
+           env: dict[str, str] | None = None) -> Path:
+    """Fetch the context straight into a directory, as the executor does before a build."""
+    repository = parse_context(context, options)
+    assert isinstance(repository, GitRepository)
+    into = tmp_path / "clone"
+    into.mkdir(parents=True)
+    repository.fetch(into, {**os.environ, **(env if env is not None else HTTP)})
+    return into
+
+
+@pytest.mark.parametrize("fragment, depth, history", [
+    ("", 0, 2),  # the whole history of main
+    ("", 1, 1),
+    ("refs/tags/v1", 1, 1),
+    ("refs/pull/7/head", 1, 1),
+    ("refs/heads/main#{old}", 1, 1),  # a commit below the shallow tip: fetched by id, shallow
+])
+def test_depth_gives_a_shallow_clone(tmp_path: Path, repos: Repos, fragment: str, depth: int,
+                                     history: int) -> None:
+    context = repos.server.context("app.git", fragment.format(old=repos.old))
+    clone = _clone(tmp_path, context, GitOptions(depth=depth))
+    assert git(clone, "rev-list", "--count", "HEAD") == str(history)
+    assert (clone / ".git/shallow").exists() == bool(depth)
+    if not fragment:
+        # as go-git's Depth, which leaves SingleBranch off: the other branches come too, shallow
+        assert "origin/feature" in git(clone, "branch", "-r")
+
+
+def test_depth_with_single_branch(tmp_path: Path, repos: Repos) -> None:
+    clone = _clone(tmp_path, repos.server.context("app.git"), GitOptions(depth=1, single_branch=True))
+    assert git(clone, "rev-list", "--count", "HEAD") == "1"
+    assert "origin/feature" not in git(clone, "branch", "-r")
+
+
+def test_self_signed_https_needs_insecure_skip_tls(tmp_path: Path, repos: Repos,
+                                                   git_tls_server: GitServer) -> None:
+    context = git_tls_server.context("app.git")
+    with pytest.raises(ContextError, match="certificate"):
+        _clone(tmp_path / "verified", context, GitOptions(), env={})
+    clone = _clone(tmp_path / "skipped", context, GitOptions(insecure_skip_tls=True), env={})
+    assert (clone / "marker.txt").read_text() == "main, tip\n"
+    # only the context's host is trusted blindly: the setting is scoped to it
+    repository = parse_context(context, GitOptions(insecure_skip_tls=True))
+    assert isinstance(repository, GitRepository)
+    env = _git_environment(repository.url({}), {}, skip_tls=True)
+    assert env["GIT_CONFIG_KEY_0"] == f"http.https://{git_tls_server.host}/.sslVerify"
+    assert env["GIT_CONFIG_VALUE_0"] == "false" and "GIT_SSL_NO_VERIFY" not in env
+
+
+def test_depth_and_insecure_skip_tls_through_the_executor(tmp_path: Path, registry: RunningRegistry,
+                                                          busybox_image: str, repos: Repos,
+                                                          git_tls_server: GitServer) -> None:
+    run, dest = build_from(tmp_path, registry, busybox_image, git_tls_server.context("app.git"),
+                           "--git", "depth=1", "--git", "insecure-skip-tls=true")
+    assert run.returncode == 0, run.stderr
+    assert context_files(registry, dest, tmp_path)["marker.txt"] == b"main, tip\n"
+    clone = run.kaniko_dir / "buildcontext"
+    assert git(clone, "rev-list", "--count", "HEAD") == "1" and (clone / ".git/shallow").exists()
+
+    work = tmp_path / "verified"
+    work.mkdir()
+    run, dest = build_from(work, registry, busybox_image, git_tls_server.context("app.git"))
+    assert_one_line_error(run, f"git://{git_tls_server.host}/app.git", "certificate")
     assert not manifest_exists(registry, dest)

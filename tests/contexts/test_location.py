@@ -9,6 +9,7 @@ import pytest
 
 from executor.cli import parse_options
 from executor.contexts import parse_context
+from executor.contexts.azure import AzureBlobArchive
 from executor.contexts.gcs import GcsArchive
 from executor.contexts.git import GitOptions, GitRepository
 from executor.contexts.local import StdinArchive, TarFileArchive
@@ -27,6 +28,15 @@ NO_GIT = GitOptions()
     ("gs://bucket/path/to/context.tar.gz", GcsArchive("bucket", "path/to/context.tar.gz")),
     ("s3://bucket/key.tar", S3Archive("bucket", "key.tar")),
     ("https://h.example/c.tar.gz?sig=1", HttpArchive("https://h.example/c.tar.gz?sig=1")),
+    # kaniko's Azure form: an https URL on a blob storage host, the account its first label
+    ("https://acme.blob.core.windows.net/ctx/p/c%20d.tar.gz",
+     AzureBlobArchive("ctx", "p/c d.tar.gz", account="acme")),
+    ("https://acme.blob.core.usgovcloudapi.net/ctx/c.tar.gz?sv=1&sig=s",
+     AzureBlobArchive("ctx", "c.tar.gz", account="acme", endpoint_suffix="core.usgovcloudapi.net",
+                      sas="sv=1&sig=s")),
+    ("https://blob.core.windows.net/ctx/c.tar.gz", HttpArchive("https://blob.core.windows.net/ctx/c.tar.gz")),
+    ("http://acme.blob.core.windows.net/ctx/c.tar.gz", HttpArchive("http://acme.blob.core.windows.net/ctx/c.tar.gz")),
+    ("azblob://ctx/builds/c.tar.gz", AzureBlobArchive("ctx", "builds/c.tar.gz")),
     ("git://github.com/acme/app.git", GitRepository("github.com/acme/app.git")),
     ("git://github.com/acme/app.git#refs/heads/dev", GitRepository("github.com/acme/app.git", "refs/heads/dev")),
     ("git://h/a/b.git#refs/heads/dev#0123abc", GitRepository("h/a/b.git", "refs/heads/dev", "0123abc")),
@@ -43,6 +53,8 @@ def test_context_forms(spec: str, expected: object) -> None:
     ("git://nohost", "git://HOST/"),
     ("git://h/r.git#main#not-hex!", "not a commit id"),
     ("https:///path", "host"),
+    ("azblob://container-only", "azblob://CONTAINER/"),
+    ("https://acme.blob.core.windows.net/container-only", "CONTAINER/PATH"),
 ])
 def test_bad_context_forms(spec: str, fragment: str) -> None:
     with pytest.raises(UsageError, match=fragment):
@@ -86,7 +98,8 @@ def test_git_flags() -> None:
 @pytest.mark.parametrize("argv, fragment", [
     (["--git", "branch"], "KEY=VALUE"),
     (["--git", "single-branch=maybe"], "true or false"),
-    (["--git", "depth=1"], "unknown key"),
+    (["--git", "shallow=1"], "unknown key"),
+    (["--git", "depth=-1"], "number of commits"),
     (["--context-sub-path", "../etc"], "inside the context"),
     (["--context-sub-path", "/etc"], "inside the context"),
 ])
@@ -107,3 +120,25 @@ def test_credentials_in_a_git_url_leave_the_url() -> None:
     assert repo.describe() == "git://git.example/team/app.git#refs/heads/main"
     assert repo.url({}) == "https://git.example/team/app.git"
     assert repo.url_credentials == "ci:p@ss" and "p@ss" not in repr(repo)
+
+
+def test_git_options_parse() -> None:
+    """``GitOptions.parse``: kaniko's keys and the fork's depth=, checked one flag at a time."""
+    assert GitOptions.parse([]) == GitOptions()
+    assert GitOptions.parse(["branch=release/1.0", "single-branch=TRUE", "recurse-submodules=1",
+                             "depth=1", "insecure-skip-tls=t", "depth=3"]) == GitOptions(
+        branch="release/1.0", single_branch=True, recurse_submodules=True, depth=3, insecure_skip_tls=True)
+    assert GitOptions.parse(["depth=0", "insecure-skip-tls=false"]) == GitOptions()
+
+
+@pytest.mark.parametrize("values, fragment", [
+    (["branch"], "KEY=VALUE"),
+    (["single-branch=maybe", "single-branch=true"], "single-branch=maybe: expected true or false"),
+    (["insecure-skip-tls=yes"], "expected true or false"),
+    (["depth=-1"], "number of commits"),
+    (["depth=one"], "number of commits"),
+    (["shallow=1"], "unknown key 'shallow'"),
+])
+def test_bad_git_options(values: list[str], fragment: str) -> None:
+    with pytest.raises(UsageError, match=fragment):
+        GitOptions.parse(values)

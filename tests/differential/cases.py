@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from tests.differential.corpus_config import CASES as CONFIG
+from tests.differential.corpus_copy_args import CASES as COPY_ARGS
 from tests.differential.corpus_core import CASES as CORE
+from tests.differential.corpus_files import CASES as FILES_CASES
+from tests.differential.corpus_identity import CASES as IDENTITY
 from tests.differential.model import Case
 
-CASES: list[Case] = [*CORE]
+CASES: list[Case] = [*CORE, *IDENTITY, *FILES_CASES, *CONFIG]
+CASES += COPY_ARGS
 
 _names = [case.name for case in CASES]
 assert len(_names) == len(set(_names)), "two differential cases share a name"

@@ -51,6 +51,8 @@ def differences(ours: PulledImage, theirs: PulledImage, skip: Iterable[str] = ()
         mine, reference = our_tree.get(path), their_tree.get(path)
         if path not in skipped and mine != reference:
             found[path] = (mine, reference)
+    if "author" not in skipped and ours.config.get("author") != theirs.config.get("author"):
+        found["author"] = (ours.config.get("author"), theirs.config.get("author"))
     our_config, their_config = run_config(ours), run_config(theirs)
     for key in CONFIG_KEYS:
         where = f"config:{key}"

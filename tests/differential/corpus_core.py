@@ -5,6 +5,11 @@ from __future__ import annotations
 
 from tests.differential.model import FILES, Case, buildah_wrong, tar_gz
 
+# busybox id prints groups= only when getgroups() is not empty.
+BUILDAH_GROUPS = ("buildah 1.28 adds the primary gid to the supplementary groups; BuildKit v0.8 (docker "
+                  "20.10) gives runc's GetExecUser Sgids: the groups /etc/group lists the user in, none for "
+                  "USER user:group or a uid without a passwd entry")
+
 CASES = [
     Case("env_substitution_forms", """FROM {base}
 ENV A=1 B="two words"
@@ -61,7 +66,8 @@ WORKDIR ../d
 RUN pwd > /pwd.txt
 """),
     Case("workdir_as_user", "FROM {base}\nUSER app\nWORKDIR /home/app/work\nRUN touch made-by-app\n"),
-    Case("user_uid_without_group", "FROM {base}\nUSER 4321\nRUN id > /tmp/id.txt\n"),
+    Case("user_uid_without_group", "FROM {base}\nUSER 4321\nRUN id > /tmp/id.txt\n",
+         disagreements=(buildah_wrong("/tmp/id.txt", BUILDAH_GROUPS),)),
     Case("user_groups_as_runc", """FROM {base}
 RUN id > /tmp/root-id
 USER app
@@ -70,8 +76,10 @@ USER 1000
 RUN id > /tmp/1000-id
 USER app:1000
 RUN id > /tmp/appgrp-id
-"""),
-    Case("user_name_and_group", "FROM {base}\nUSER app:staff\nRUN id > /tmp/id.txt\nUSER root\n"),
+""", disagreements=tuple(buildah_wrong(f"/tmp/{name}-id", BUILDAH_GROUPS)
+                         for name in ("root", "app", "1000", "appgrp"))),
+    Case("user_name_and_group", "FROM {base}\nUSER app:staff\nRUN id > /tmp/id.txt\nUSER root\n",
+         disagreements=(buildah_wrong("/tmp/id.txt", BUILDAH_GROUPS),)),
     Case("volume_and_expose", """FROM {base}
 VOLUME /data /logs
 VOLUME ["/json-vol"]
@@ -123,4 +131,24 @@ FROM first
 ARG LATE=late
 RUN echo "$FROM_FIRST $LATE" > /second
 """),
+    Case("everyday_dockerfile", """ARG BASE={base}
+FROM ${BASE}
+ARG VERSION=2
+ENV A=1 B="two words"
+WORKDIR /app
+COPY . /app/
+COPY --chown=app:app sub/ /home/app/sub/
+COPY --chmod=0700 run.sh /usr/local/bin/
+RUN echo $VERSION > /app/version && mkdir -p /var/lib/thing && chmod 700 /var/lib/thing \\
+    && rm /etc/os-release && ln -s /app/version /app/current && ln /app/file.txt /app/file-link
+USER app
+RUN touch /tmp/by-app && mkdir /home/app/made
+USER root
+EXPOSE 80 443/tcp
+LABEL a=b c="d e"
+STOPSIGNAL SIGINT
+HEALTHCHECK --interval=10s CMD true
+ENTRYPOINT ["/bin/sh", "-c"]
+CMD ["cat /app/version"]
+""", {"file.txt": "file\n", "sub/inner.txt": "inner\n", "sub/deeper/x.txt": "x\n", "run.sh": "#!/bin/sh\necho run\n"}),
 ]

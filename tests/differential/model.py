@@ -4,7 +4,8 @@ pins down.
 
 Every place where a builder and lamina disagree is a recorded ``Disagreement``: where (an image path,
 ``config:Key``, or ``build`` when one side refuses the Dockerfile), who is right and why. Docker is
-right unless the record says otherwise with a reason. Every other difference fails the test.
+right unless the record says otherwise with a reason. Every other difference fails the test. A case
+that pins down an error Docker makes is ``refused``: both must refuse it.
 
 A Dockerfile names its base as ``{base}`` (the busybox image, PATH in its Env) or ``{bare}`` (the same
 root, its config with no Env and no Cmd at all).
@@ -52,6 +53,7 @@ class Case:
     modes: dict[str, int] = field(default_factory=dict)  # context file modes
     target: str | None = None
     buildah: bool = True  # False: buildah 1.28 cannot build it (a BuildKit-only feature)
+    refused: bool = False  # docker and lamina must both refuse it (an error Docker makes)
 
     def differs(self, builder: str) -> dict[str, Disagreement]:
         return {d.where: d for d in self.disagreements if d.builder == builder}

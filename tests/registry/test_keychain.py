@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from executor.registry import DockerConfig, RegistryClient
-from executor.registry.google import GoogleCredentials
 from executor.registry.keychain import DockerKeychain
+from executor.registry.keychains.google import GoogleCredentials
 from tests.registry.servers import TokenServer, read_body, reply, serve
 from tests.support.registry import RunningRegistry, run_registry
 
@@ -121,7 +121,7 @@ def test_google_adc_token_is_sent(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
 
 def test_google_hosts() -> None:
-    from executor.registry.google import is_google_registry
+    from executor.registry.keychains.google import is_google_registry
     assert is_google_registry("gcr.io") and is_google_registry("eu.gcr.io")
     assert is_google_registry("europe-west1-docker.pkg.dev")
     assert not is_google_registry("127.0.0.1:5000") and not is_google_registry("ghcr.io")

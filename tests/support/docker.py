@@ -22,11 +22,12 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from types import MappingProxyType
 
-__all__ = ["DOCKER", "DOCKERD", "BuiltImage", "DockerError", "RunningDocker", "docker_build",
-           "start_dockerd"]
+__all__ = ["BUILD_ENV", "DOCKER", "DOCKERD", "BuiltImage", "DockerError", "RunningDocker", "build_args",
+           "docker_build", "start_dockerd"]
 
 DOCKERD = Path("/usr/sbin/dockerd")
 DOCKER = Path("/usr/bin/docker")
@@ -96,6 +97,18 @@ class BuiltImage:
     log: str  # BuildKit's plain progress output
 
 
+# dockerd 20.10 builds with the classic builder without it
+BUILD_ENV: Mapping[str, str] = MappingProxyType({"DOCKER_BUILDKIT": "1"})
+
+
+def build_args(context: Path, tag: str, *args: str, iidfile: Path | None = None) -> list[str]:
+    """The arguments of the ``docker build`` that ``docker_build`` runs (BuildKit with ``BUILD_ENV``,
+    the host's network, plain progress on stderr), for a caller that runs the command itself:
+    ``bench/run.py`` measures it."""
+    iid = ["--iidfile", str(iidfile)] if iidfile is not None else []
+    return ["build", "--network", "host", "--progress", "plain", *iid, "-t", tag, *args, str(context)]
+
+
 def docker_build(docker: RunningDocker, context: Path, tag: str, *args: str, push: bool = False,
                  timeout: float = 900) -> BuiltImage:
     """``docker build`` with BuildKit and the host's network, tagged ``tag``; ``args`` go before the
@@ -103,9 +116,8 @@ def docker_build(docker: RunningDocker, context: Path, tag: str, *args: str, pus
     (BuildKit in dockerd 20.10 cannot push from the build itself)."""
     iidfile = docker.workdir / "cli" / f"iid-{time.monotonic_ns()}"
     iidfile.parent.mkdir(parents=True, exist_ok=True)
-    result = docker.run("build", "--network", "host", "--progress", "plain", "--iidfile", str(iidfile),
-                        "-t", tag, *args, str(context), timeout=timeout, check=False,
-                        env={"DOCKER_BUILDKIT": "1"})
+    result = docker.run(*build_args(context, tag, *args, iidfile=iidfile), timeout=timeout, check=False,
+                        env=dict(BUILD_ENV))
     if result.returncode != 0:
         raise DockerError(f"docker build of {context} exited {result.returncode}:\n{result.stderr[-4000:]}",
                           returncode=result.returncode, output=result.stderr)
