@@ -134,7 +134,8 @@ class Image:
         return cls(config={
             "architecture": "amd64",
             "os": "linux",
-            "config": {"Env": [f"PATH={DEFAULT_PATH}"]},
+            # as BuildKit's empty image (dockerfile2llb emptyImage): the default PATH, WorkingDir "/"
+            "config": {"Env": [f"PATH={DEFAULT_PATH}"], "WorkingDir": "/"},
             "rootfs": {"type": "layers", "diff_ids": []},
             "history": [],
         })

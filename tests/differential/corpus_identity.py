@@ -46,8 +46,7 @@ WORKDIR /x
 COPY --chown=0:0 a.txt /x/
 COPY --chown=1234 b.txt /x/
 """, FILES),
-    # BuildKit's file operations read "root" as id 0 (llb.WithUser): no /etc/passwd needed. (The
-    # WORKDIR: BuildKit's empty image has WorkingDir "/", lamina's none, a difference of its own.)
+    # BuildKit's file operations read "root" as id 0 (llb.WithUser): no /etc/passwd needed.
     Case("scratch_chown_root_by_name", """FROM scratch
 WORKDIR /x
 COPY --chown=root:root a.txt /x/
@@ -61,4 +60,8 @@ USER app
 WORKDIR /by-name
 COPY --chown=1000 b.txt /by-name/
 """, FILES),
+    # BuildKit's empty image: Docker's default PATH and WorkingDir "/" (dockerfile2llb's emptyImage)
+    Case("scratch_config_defaults", "FROM scratch\nCOPY a.txt b.txt /\n", FILES,
+         disagreements=(buildah_wrong("config:WorkingDir", "BuildKit's empty image has WorkingDir \"/\" "
+                                      "(dockerfile2llb emptyImage); buildah 1.28 leaves it unset"),)),
 ]
