@@ -6,6 +6,10 @@ the single largest process, which hides the registry push of buildah or lamina's
 The sampled figure can miss a peak shorter than the interval, so the larger of it and the kernel's
 per-process maximum (``wait4``) is reported. Not cgroup ``memory.peak`` either: it counts the page
 cache of every file a build writes, which measures the workload, not the builder.
+
+A client whose work happens in a daemon (the docker CLI asking dockerd, which runs containerd,
+BuildKit's solver, runc and the RUN steps) is measured with the daemon's process tree added to its
+own in every sample (``also``): the same sum of RSS, over the client and the daemon together.
 """
 
 from __future__ import annotations
@@ -14,10 +18,11 @@ import os
 import subprocess
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Measurement", "measure", "tree_rss"]
+__all__ = ["Measurement", "in_sequence", "measure", "tree_rss"]
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
 SAMPLE_SECONDS = 0.01
@@ -29,6 +34,7 @@ class Measurement:
     peak_rss: int  # bytes
     returncode: int
     stderr: str
+    phases: tuple[tuple[str, float], ...] = ()  # (name, seconds) of each command, from in_sequence
 
 
 def _children() -> dict[int, list[int]]:
@@ -45,12 +51,16 @@ def _children() -> dict[int, list[int]]:
     return tree
 
 
-def tree_rss(pid: int) -> int:
-    """Bytes of resident memory of ``pid`` and all its descendants right now."""
+def tree_rss(pid: int, *more: int) -> int:
+    """Bytes of resident memory of ``pid`` (and of each of ``more``) and all their descendants right
+    now, from one look at /proc; a process is counted once even if two of the trees hold it."""
     tree = _children()
-    total, todo = 0, [pid]
+    total, todo, seen = 0, [pid, *more], set()
     while todo:
         current = todo.pop()
+        if current in seen:
+            continue
+        seen.add(current)
         todo.extend(tree.get(current, ()))
         try:
             with open(f"/proc/{current}/statm", "rb") as f:
@@ -61,8 +71,10 @@ def tree_rss(pid: int) -> int:
 
 
 def measure(args: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None,
-            log: Path | None = None) -> Measurement:
-    """Run ``args`` to completion; stderr is kept (and written to ``log``), stdout discarded."""
+            log: Path | None = None, also: Sequence[int] = ()) -> Measurement:
+    """Run ``args`` to completion; stderr is kept (and written to ``log``), stdout discarded. The
+    process trees of the pids in ``also`` (a daemon doing the command's work) are sampled with the
+    command's, their RSS added to its."""
     started = time.monotonic()
     stderr_file = open(log, "w+") if log else open(os.devnull, "w+")
     with stderr_file:
@@ -73,7 +85,7 @@ def measure(args: list[str], *, env: dict[str, str] | None = None, cwd: Path | N
         def sample() -> None:
             nonlocal peak
             while not done.is_set():
-                peak = max(peak, tree_rss(proc.pid))
+                peak = max(peak, tree_rss(proc.pid, *also))
                 done.wait(SAMPLE_SECONDS)
 
         sampler = threading.Thread(target=sample, daemon=True)
@@ -87,3 +99,15 @@ def measure(args: list[str], *, env: dict[str, str] | None = None, cwd: Path | N
         stderr = stderr_file.read()
     return Measurement(seconds=seconds, peak_rss=max(peak, usage.ru_maxrss * 1024),
                        returncode=proc.returncode, stderr=stderr)
+
+
+def in_sequence(phases: Sequence[tuple[str, Measurement]]) -> Measurement:
+    """Commands run one after the other (``docker build`` then ``docker push``) as one measurement:
+    their times add up, the peak is the largest, the exit code is the first failure's (else 0); each
+    command's own time is kept in ``phases``."""
+    failed = [m.returncode for _, m in phases if m.returncode != 0]
+    return Measurement(seconds=sum(m.seconds for _, m in phases),
+                       peak_rss=max((m.peak_rss for _, m in phases), default=0),
+                       returncode=failed[0] if failed else 0,
+                       stderr="".join(m.stderr for _, m in phases),
+                       phases=tuple((name, m.seconds) for name, m in phases))

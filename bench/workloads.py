@@ -6,15 +6,18 @@ and two machines measure the same work.
 
 from __future__ import annotations
 
+import fcntl
 import io
 import os
 import random
+import shutil
 import tarfile
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from tests.support.debian import cache_dir, push_debian
-from tests.support.images import push_busybox
+from tests.support.images import make_busybox_rootfs, push_busybox, skopeo_push, write_oci_layout
 from tests.support.registry import RunningRegistry
 
 __all__ = ["BaseImages", "WORKLOADS", "Workload", "push_bases"]
@@ -25,13 +28,14 @@ class BaseImages:
     busybox: str
     debian: str
     bigbase: str
+    hugebase: str = ""
 
 
 @dataclass(frozen=True)
 class Workload:
     name: str
     description: str
-    dockerfile: str  # format() fields: busybox, debian, bigbase
+    dockerfile: str  # format() fields: busybox, debian, bigbase, hugebase
     needs: tuple[str, ...]  # which base images (keys of BaseImages)
     make_context: str | None = None  # name of a context generator below
 
@@ -40,7 +44,7 @@ class Workload:
         if self.make_context:
             _CONTEXTS[self.make_context](directory)
         (directory / "Dockerfile").write_text(self.dockerfile.format(
-            busybox=bases.busybox, debian=bases.debian, bigbase=bases.bigbase))
+            busybox=bases.busybox, debian=bases.debian, bigbase=bases.bigbase, hugebase=bases.hugebase))
         return directory
 
 
@@ -87,6 +91,12 @@ RUN echo one > /etc/bench-one
 RUN echo two > /gen/d0/f0
 """
 
+HUGEBASE = """\
+FROM {hugebase}
+RUN echo one > /etc/bench-one
+RUN echo two > /huge/l1/d00/s00/f000
+"""
+
 WORKLOADS = {
     w.name: w
     for w in (
@@ -101,6 +111,8 @@ WORKLOADS = {
                  "final stage COPY --from the first, one RUN", MULTISTAGE, ("debian", "busybox")),
         Workload("bigbase", "Debian + 250,000 small files in one layer; two RUNs changing one file "
                  "each", BIGBASE, ("bigbase",)),
+        Workload("hugebase", "busybox + 1,000,000 small files in four layers of 250,000 (100 files a "
+                 "directory); two RUNs changing one file each", HUGEBASE, ("hugebase",)),
     )
 }
 
@@ -168,9 +180,76 @@ def bigbase_layer() -> Path:
     return target
 
 
+HUGEBASE_LAYERS = 4
+HUGEBASE_DIRS = 50  # huge/l<layer>/d<NN>/s<NN>/f<NNN>: 50 x 50 directories of 100 files a layer
+HUGEBASE_FILES_PER_DIR = 100
+
+
+def _busybox_layer(path: Path, root: Path) -> None:
+    """The busybox root as a layer (for the RUNs' shell), names sorted, numeric owners."""
+    def numeric(info: tarfile.TarInfo) -> tarfile.TarInfo:
+        info.uname = info.gname = ""
+        return info
+
+    with tarfile.open(path, "w", format=tarfile.PAX_FORMAT) as tar:
+        for name in sorted(os.listdir(root)):
+            tar.add(root / name, arcname=name, filter=numeric)
+
+
+def _hugebase_layer(path: Path, layer: int) -> None:
+    """One layer of 250,000 files (10-200 random bytes) under /huge/l<layer>, written with tarfile."""
+    rng = random.Random(1_000_000 + layer)
+    with open(path, "wb") as out, tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        def add_dir(name: str) -> None:
+            info = tarfile.TarInfo(name)
+            info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o755, 1_700_000_000
+            tar.addfile(info)
+
+        top = f"huge/l{layer}"
+        if layer == 1:
+            add_dir("huge")
+        add_dir(top)
+        for d in range(HUGEBASE_DIRS):
+            add_dir(f"{top}/d{d:02}")
+            for s in range(HUGEBASE_DIRS):
+                directory = f"{top}/d{d:02}/s{s:02}"
+                add_dir(directory)
+                for f in range(HUGEBASE_FILES_PER_DIR):
+                    body = rng.randbytes(rng.randint(10, 200))
+                    info = tarfile.TarInfo(f"{directory}/f{f:03}")
+                    info.size, info.mode, info.mtime = len(body), 0o644, 1_700_000_000
+                    tar.addfile(info, io.BytesIO(body))
+                    tar.members.clear()
+
+
+def hugebase_layout() -> Path:
+    """An OCI layout (tag "latest") of busybox plus four layers of 250,000 small files, made once
+    per machine under the cache dir (about a minute: tarfile, then gzip) and reused after."""
+    layout = cache_dir() / "bench-hugebase-layout"
+    if (layout / ".complete").exists():
+        return layout
+    with open(cache_dir() / ".hugebase.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (layout / ".complete").exists():
+            return layout
+        shutil.rmtree(layout, ignore_errors=True)
+        work = Path(tempfile.mkdtemp(prefix="hugebase-", dir=cache_dir()))
+        try:
+            layers: list[bytes | Path] = [work / "busybox.tar"]
+            _busybox_layer(work / "busybox.tar", make_busybox_rootfs(work / "busybox"))
+            for layer in range(1, HUGEBASE_LAYERS + 1):
+                layers.append(work / f"layer{layer}.tar")
+                _hugebase_layer(work / f"layer{layer}.tar", layer)
+            write_oci_layout(layout, "latest", layers, {})
+            (layout / ".complete").write_text("")
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    return layout
+
+
 def push_bases(registry: RunningRegistry, workdir: Path, needed: set[str]) -> BaseImages:
     """Push the base images the chosen workloads need (skopeo, not lamina) to ``registry``."""
-    busybox = debian = bigbase = ""
+    busybox = debian = bigbase = hugebase = ""
     if "busybox" in needed:
         busybox = push_busybox(registry, workdir / "busybox")
     if "debian" in needed:
@@ -178,4 +257,6 @@ def push_bases(registry: RunningRegistry, workdir: Path, needed: set[str]) -> Ba
     if "bigbase" in needed:
         bigbase = push_debian(registry, workdir / "bigbase", repository="bigbase",
                               extra_layers=[bigbase_layer()])
-    return BaseImages(busybox=busybox, debian=debian, bigbase=bigbase)
+    if "hugebase" in needed:
+        hugebase = skopeo_push(f"oci:{hugebase_layout()}:latest", registry, "hugebase", "latest")
+    return BaseImages(busybox=busybox, debian=debian, bigbase=bigbase, hugebase=hugebase)

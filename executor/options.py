@@ -79,7 +79,9 @@ class RegistryOptions:
     push_retry: int = 0  # extra whole-request retries for pushes (kaniko's --push-retry)
     image_download_retry: int = 0  # ... for pulls (--image-download-retry)
     image_fs_extract_retry: int = 0  # re-extractions of a base image that failed midway
-    platform: tuple[str, ...] = ("linux", "amd64")  # --custom-platform: os/arch[/variant]
+    # the platform whose image pulls select from an index (os/arch[/variant]): --custom-platform's,
+    # and in a multi-platform build each of PlatformOptions.targets in turn
+    platform: tuple[str, ...] = ("linux", "amd64")
     # --credential-helpers (the fork's): which built-in helpers the keychain may ask, in order;
     # () when the flag was given as "" (only config.json then)
     credential_helpers: tuple[str, ...] = CREDENTIAL_HELPERS
@@ -101,6 +103,8 @@ class OutputOptions:
     annotations: Mapping[str, str] = field(default_factory=dict)  # --annotation: on the manifest
     # --push-ignore-immutable-tag-errors: a registry refusing to move an immutable tag is a warning
     push_ignore_immutable_tag_errors: bool = False
+    sbom: bool = False  # --sbom: an SPDX 2.3 JSON document of the final root's packages
+    provenance: str = ""  # --provenance: "" (none), "min" (build arg names) or "max" (and values)
 
 
 @dataclass(frozen=True)
@@ -130,6 +134,20 @@ class SnapshotOptions:
 
 
 @dataclass(frozen=True)
+class PlatformOptions:
+    """--custom-platform / --platform: the platforms to build for, each os/arch[/variant]. One is
+    a single image, as kaniko's; more are built one after another and pushed under one image
+    index. ``build`` is the machine's own (BUILDPLATFORM; what runs without emulation)."""
+
+    targets: tuple[tuple[str, ...], ...] = ()  # (): RegistryOptions.platform alone
+    build: tuple[str, ...] = ("linux", "amd64")
+
+    @property
+    def multiple(self) -> bool:
+        return len(self.targets) > 1
+
+
+@dataclass(frozen=True)
 class ExecutorOptions:
     source: SourceOptions
     root: RootOptions
@@ -140,3 +158,4 @@ class ExecutorOptions:
     log_timestamp: bool = False  # --log-timestamp
     cache: CacheOptions = field(default_factory=CacheOptions)
     snapshot: SnapshotOptions = field(default_factory=SnapshotOptions)
+    platforms: PlatformOptions = field(default_factory=PlatformOptions)

@@ -37,6 +37,8 @@ class WarmerOptions:
     force: bool
     registry: RegistryOptions
     verbosity: str = "info"
+    # --custom-platform/--platform with several platforms: each image is warmed for each
+    platforms: tuple[tuple[str, ...], ...] = ()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -82,7 +84,8 @@ def parse_options(argv: Sequence[str], env: Mapping[str, str]) -> WarmerOptions:
         skip_tls_verify_pull=registry.skip_tls_verify_pull or registry.skip_tls_verify)
     return WarmerOptions(images=tuple(dict.fromkeys(images)),
                          cache=BaseImageCache(Path(args.cache_dir).absolute(), ttl),
-                         force=args.force, registry=registry, verbosity=args.verbosity)
+                         force=args.force, registry=registry, verbosity=args.verbosity,
+                         platforms=registry_flags.target_platforms(args))
 
 
 def dockerfile_images(spec: str, build_args: Mapping[str, str]) -> list[str]:
@@ -125,15 +128,17 @@ def warm(image: str, clients: RegistryClients, cache: BaseImageCache, force: boo
 def warm_all(options: WarmerOptions, clients: RegistryClients) -> None:
     """Warm every image; as kaniko's warmer, fail only if none could be warmed."""
     failures: list[Exception] = []
-    for image in options.images:
+    wanted = [(image, platform) for image in options.images
+              for platform in options.platforms or (options.registry.platform,)]
+    for image, platform in wanted:
         try:
-            warm(image, clients, options.cache, options.force)
+            warm(image, clients.for_platform(platform), options.cache, options.force)
         except (LaminaError, OSError) as error:
-            if len(options.images) == 1:
+            if len(wanted) == 1:
                 raise
-            log.warning("could not warm %s: %s", image, error)
+            log.warning("could not warm %s for %s: %s", image, "/".join(platform), error)
             failures.append(error)
-    if failures and len(failures) == len(options.images):
+    if failures and len(failures) == len(wanted):
         raise LaminaError(f"none of the {len(failures)} images could be warmed; the first: "
                           f"{failures[0]}")
 

@@ -11,6 +11,7 @@ packages=(docker-registry skopeo buildah umoci podman busybox-static debootstrap
           patchelf  # scripts/bundle-kaniko-dir
           docker.io  # the reference builder the differential tests measure against (pulls containerd, runc)
           slirp4netns  # the network of RUN in sandbox mode
+          qemu-user-static binfmt-support  # RUN for a foreign platform (multi-platform builds)
           gcc libc6-dev)  # static attack programs the hostile tests compile
 missing=()
 for package in "${packages[@]}"; do
@@ -43,6 +44,25 @@ if ! command -v azurite-blob >/dev/null; then
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
     fi
     npm install -g --silent --no-fund --no-audit azurite@3 >/dev/null
+fi
+
+# Multi-platform builds (tests/platforms): arm64's RUN steps run under QEMU user emulation, which
+# Debian's qemu-user-static registers with binfmt_misc as qemu-aarch64 with the F flag (the
+# interpreter is opened now, so RUN finds it inside a chroot); the arm64 half of the tests' base
+# index is Debian's busybox-static for arm64, unpacked under the tests' cache.
+if ! grep -qs '^enabled' /proc/sys/fs/binfmt_misc/qemu-aarch64; then
+    update-binfmts --enable qemu-aarch64 ||
+        echo "setup.sh: could not register qemu-aarch64 with binfmt_misc; arm64 RUN steps will not run" >&2
+fi
+lamina_cache=${LAMINA_CACHE:-$HOME/.cache/lamina}
+if [ ! -x "$lamina_cache/busybox-arm64/bin/busybox" ]; then
+    dpkg --print-foreign-architectures | grep -qx arm64 || dpkg --add-architecture arm64
+    apt-get update -qq
+    download=$(mktemp -d)
+    (cd "$download" && apt-get download -qq busybox-static:arm64)
+    mkdir -p "$lamina_cache/busybox-arm64"
+    dpkg-deb -x "$download"/busybox-static_*_arm64.deb "$lamina_cache/busybox-arm64"
+    rm -rf "$download"
 fi
 
 python=${PYTHON:-python3}

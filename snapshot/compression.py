@@ -19,6 +19,7 @@ import threading
 import types
 import zlib
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import BinaryIO, Protocol
 
@@ -31,6 +32,7 @@ __all__ = [
     "NoCompressor",
     "ParallelGzipCompressor",
     "ZstdCompressor",
+    "block_codec",
     "make_compressor",
     "open_layer_stream",
 ]
@@ -182,6 +184,15 @@ COMPRESSIONS = tuple(_COMPRESSORS)
 # Each format's own default: gzip -6 as gzip(1) and kaniko, zstd -3 as zstd(1).
 DEFAULT_LEVELS = {"gzip": 6, "zstd": 3, "none": 0}
 LEVEL_RANGES = {"gzip": range(0, 10), "zstd": range(-7, 23), "none": range(0, 1)}
+
+
+def block_codec(level: int = 1) -> tuple[Callable[[bytes], bytes], Callable[[memoryview], bytes]]:
+    """One-shot zstd compress and decompress of small blocks (the snapshot index's listings),
+    each with one context reused across calls."""
+    import zstandard  # here, not at the top: the executor starts without it
+
+    return (zstandard.ZstdCompressor(level=level, write_checksum=False, write_content_size=True).compress,
+            zstandard.ZstdDecompressor().decompress)
 
 
 def make_compressor(name: str, level: int | None = None) -> Compressor:

@@ -16,13 +16,13 @@ import xxhash
 
 from .compression import open_layer_stream
 from .errors import ExtractError, LayerFormatError, SnapshotError, quoted
+from .hints import DigestHints, record_hint
 from .ignore import IgnoreList
 from .index import pack_stat
 from .layer_writer import OPAQUE_WHITEOUT, WHITEOUT_PREFIX
 from .rootfs import IGNORED, Escape, InRootResolver, split_entry_name
-from .snapshotter import DigestHints
 from .tar_reader import TarEntry, TarReader
-from .xattrs import SKIPPED_XATTRS, write_xattr
+from .xattrs import SKIPPED_XATTRS, read_xattrs, write_xattr
 
 __all__ = ["extract_layer", "open_layer_stream"]
 
@@ -77,8 +77,10 @@ class _LayerApplier:
         self._escape = escape
         self._paths = InRootResolver(root, ignore, escape)
         # dir -> names below it written by this layer (or created as their parents); an opaque
-        # whiteout keeps these and removes the rest.
-        self._written: dict[str, set[str]] = {}
+        # whiteout keeps these and removes the rest. Packed ("\0"-separated) until a whiteout
+        # asks, as a layer of 250,000 files would otherwise hold 250,000 strings in sets.
+        self._written: dict[str, bytearray | set[str]] = {}
+        self._marked: set[str] = set()  # directories already in their parent's names
         self._dir_times: dict[str, int] = {}  # host path -> mtime ns, applied at the end
         umask = _current_umask()
         # Regular files may skip fchown/fchmod when they are created as the layer wants them
@@ -180,7 +182,8 @@ class _LayerApplier:
                          or st.st_gid != member.gid):  # a setgid parent, a default ACL...
                 self._metadata(member, fd)
                 st = os.fstat(fd)
-            hints[st.st_ino] = pack_stat(st) + digest.digest()
+            record_hint(hints, target[:target.rfind("/") + 1], st, pack_stat(st), digest.digest(),
+                        no_xattrs=read_xattrs(fd) == ())
         finally:
             os.close(fd)
 
@@ -223,7 +226,7 @@ class _LayerApplier:
         name = base[len(WHITEOUT_PREFIX) :]
         if not name or name.startswith(WHITEOUT_PREFIX) or name in (".", ".."):
             return  # aufs bookkeeping (.wh..wh.plnk and the like) or nonsense: nothing to do
-        if name in self._written.get(parent, ()):
+        if name in self._written_names(parent):
             return  # a whiteout hides lower layers only, never this layer's own entries
         target = f"{parent}/{name}" if parent else name
         if self._ignore.ignores(target):
@@ -232,7 +235,7 @@ class _LayerApplier:
 
     def _opaque(self, parent: str) -> None:
         """Remove everything below ``parent`` that this layer did not write."""
-        keep = self._written.get(parent, set())
+        keep = self._written_names(parent)
         host_dir = self._paths.host(parent)
         try:
             names = os.listdir(host_dir)
@@ -285,14 +288,35 @@ class _LayerApplier:
                 raise
 
     def _mark_written(self, rel: str) -> None:
+        """``rel`` is in its directory's names, and each of its directories in its parent's."""
+        leaf = True
         while rel:
+            if not leaf:
+                if rel in self._marked:
+                    return  # its ancestors were marked with it
+                self._marked.add(rel)
             cut = rel.rfind("/")
             parent, name = (rel[:cut], rel[cut + 1 :]) if cut != -1 else ("", rel)
-            names = self._written.setdefault(parent, set())
-            if name in names:
-                return  # its ancestors were marked with it
-            names.add(name)
+            names = self._written.get(parent)
+            if names is None:
+                names = self._written[parent] = bytearray()
+            if isinstance(names, set):
+                names.add(name)
+            else:
+                names += name.encode("utf-8", "surrogateescape") + b"\0"
+            leaf = False
             rel = parent
+
+    def _written_names(self, parent: str) -> set[str]:
+        """The names written below ``parent`` by this layer, as a set from now on."""
+        names = self._written.get(parent)
+        if names is None:
+            return set()
+        if isinstance(names, bytearray):
+            names = set(names.decode("utf-8", "surrogateescape").split("\0"))
+            names.discard("")
+            self._written[parent] = names
+        return names
 
     def _metadata(
         self,

@@ -6,10 +6,12 @@ import logging
 import os
 import shutil
 from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from executor.builder.emulation import BINFMT_DIR, BINFMT_DIR_SWITCH, check_emulation
 from executor.builder.environment import BuildEnvironment
-from executor.builder.plan import make_expander, plan_stages
+from executor.builder.platforms import TargetPlan, plan_targets, run_platforms
 from executor.builder.stage import build_stage
 from executor.builder.stages import BuiltStages
 from executor.clock import Clock, epoch, utc_now
@@ -18,9 +20,9 @@ from executor.dockerfile import Dockerfile, parse_dockerfile
 from executor.dockerfile.args import warn_unused_build_args
 from executor.errors import UsageError
 from executor.events import event
-from executor.image import Image, serialize
+from executor.image import Image, ImageIndex, Platform, PlatformImage, serialize
 from executor.options import ExecutorOptions
-from executor.outputs import check_before_build, write_outputs
+from executor.outputs import check_before_build, write_attestations, write_index_outputs, write_outputs
 from executor.rootfs.clean import clean_root
 from executor.rootfs.root import check_root
 from executor.sandbox.processes import make_undumpable
@@ -28,7 +30,8 @@ from snapshot.rootfs import SymlinkLoop, resolve_in_root
 
 log = logging.getLogger("lamina")
 
-_SCRATCH_DIRS = ("layers", "stages", "images", "trash")  # under the kaniko dir, removed at the end
+# under the kaniko dir, removed at the end
+_SCRATCH_DIRS = ("layers", "stages", "images", "trash", "emulation")
 
 
 def read_dockerfile(path: Path, context: Path | None = None) -> Dockerfile:
@@ -66,9 +69,24 @@ def _finish_image(image: Image, options: ExecutorOptions, clock: Clock) -> Image
     return image.with_run_config(run_config).with_config_values(created=clock())
 
 
+def _for_platform(image: Image, platform: Platform) -> Image:
+    """An image of a multi-platform build, its config naming the platform its index entry does:
+    the base's os and architecture (a base for another platform is kept, with BuildKit's
+    warning), the variant filled in where the base left it out."""
+    said = Platform.of_config(image.config)
+    if (said.os, said.architecture) != (platform.os, platform.architecture):
+        log.warning("the image for %s is built FROM a base image for %s (its config says so): it "
+                    "will not run on %s", platform, said, platform)
+        return image
+    if platform.variant and said.variant != platform.variant:
+        return image.with_config_values(variant=platform.variant)
+    return image
+
+
 def execute(options: ExecutorOptions, clock: Clock = utc_now,
             env: Mapping[str, str] | None = None) -> str:
-    """Build the Dockerfile; push, write the tarball and digest files; return the image digest."""
+    """Build the Dockerfile; push, write the tarball and digest files; return the image digest
+    (with several platforms, the digest of their index)."""
     environ = dict(os.environ) if env is None else env
     make_undumpable()  # credentials in this process's memory and environment stay out of RUN's reach
     if options.snapshot.reproducible:
@@ -82,34 +100,109 @@ def execute(options: ExecutorOptions, clock: Clock = utc_now,
     if options.root.sandboxed:
         os.chmod(build.kaniko_dir, 0o700)  # credentials, secrets and caches: root's alone
     build.root.mkdir(parents=True, exist_ok=True)
-    plan = plan_stages(dockerfile, options.source.target, options.source.skip_unused_stages,
-                       make_expander(build.lexer, build.global_args, dockerfile))
-    built = BuiltStages(dockerfile=dockerfile, store=build.stages_dir)
+    host = Platform.of(options.platforms.build)
+    targets = [Platform.of(p) for p in options.platforms.targets or (options.registry.platform,)]
+    plans = plan_targets(dockerfile, targets, host, build.lexer, options.source)
+    # before anything is pulled: a RUN for a platform this machine cannot run stops the build here
+    check_emulation(run_platforms(plans, dockerfile), host,
+                    Path(environ.get(BINFMT_DIR_SWITCH) or BINFMT_DIR), build.kaniko_dir / "emulation")
     check_before_build(options.output, build.clients)
     if options.root.pre_cleanup:  # --pre-cleanup: what the executor's own image holds stays out
         clean_root(build.root, build.ignore)
     try:
-        for position, index in enumerate(plan.order):
-            stage = dockerfile.stages[index]
-            previous = None
-            if position:  # moved aside now, deleted once this stage's base is in place
-                previous = clean_root(build.root, build.ignore, trash=build.trash_dir)
-            log.info("building stage %d%s", index, f" ({stage.name})" if stage.name else "",
-                     extra=event("stage.start", index=index, name=stage.name))
-            built.results[index] = build_stage(stage, build, built, previous_files=previous)
-            if index in plan.keep_files:
-                built.save_files(index, build.root, build.ignore, options.root.sandboxed)
-        warn_unused_build_args(options.source.build_args, _declared_args(dockerfile, plan.order))
-        image = _finish_image(built.results[plan.target].image, options, clock)
+        builds = _TargetBuilds(dockerfile, build, options.root.sandboxed, len(plans) > 1)
+        images = [_finish_image(builds.build(plan), options, clock) for plan in plans]
+        declared = set().union(*(_declared_args(dockerfile, plan.stages.order) for plan in plans))
+        warn_unused_build_args(options.source.build_args, declared)
         # zstd layers have no Docker schema2 media type: such an image is OCI (as kaniko's).
         image_format = "oci" if options.snapshot.compression == "zstd" else options.output.image_format
-        serialized = serialize(image, image_format, options.output.annotations)
-        write_outputs(image, serialized, options.output, build.clients)
-        log.info("built image %s", serialized.digest, extra=event("image.built", digest=serialized.digest))
-        return serialized.digest
+        if len(plans) == 1:
+            serialized = serialize(images[0], image_format, options.output.annotations)
+            write_outputs(images[0], serialized, options.output, build.clients)
+            # --sbom / --provenance: the root still holds the final stage's files here
+            write_attestations(build.root, build.ignore, serialized, options, dockerfile.stages,
+                               str(plans[0].target), build.clients, images[0].config["created"])
+            log.info("built image %s", serialized.digest,
+                     extra=event("image.built", digest=serialized.digest))
+            return serialized.digest
+        children = []
+        for plan, image in zip(plans, images):
+            image = _for_platform(image, plan.target)
+            children.append(PlatformImage(plan.target, image,
+                                          serialize(image, image_format, options.output.annotations)))
+        index = ImageIndex.of(children)
+        write_index_outputs(index, options.output, build.clients)
+        log.info("built an index of %d images %s", len(children), index.digest,
+                 extra=event("image.built", digest=index.digest,
+                             images={str(c.platform): c.serialized.digest for c in children}))
+        return index.digest
     finally:
         build.runner.close()
         for scratch in _SCRATCH_DIRS:
             shutil.rmtree(build.kaniko_dir / scratch, ignore_errors=True)
         if options.root.cleanup:  # failed or not, so the same container can build again
             clean_root(build.root, build.ignore)
+
+
+@dataclass
+class _TargetBuilds:
+    """The target platforms' builds, one after another on the one root: a stage built for an
+    earlier target whose key (``TargetPlan.keys``) comes again is taken as it is, not rebuilt."""
+
+    dockerfile: Dockerfile
+    env: BuildEnvironment
+    sandboxed: bool
+    multiple: bool  # more than one target platform
+    done: dict[str, tuple[BuiltStages, Platform]] = field(default_factory=dict)
+    root_used: bool = False  # whether the root holds a stage's files (wiped before the next)
+
+    def build(self, plan: TargetPlan) -> Image:
+        """The target stage's image for ``plan.target``."""
+        build = self.env
+        env = replace(build, clients=build.clients.for_platform(plan.target.as_tuple()),
+                      global_args=plan.global_args)
+        built = BuiltStages(dockerfile=self.dockerfile, store=build.stages_dir / plan.slug)
+        for index in plan.stages.order:
+            stage = self.dockerfile.stages[index]
+            if self._take_shared(plan, index, built):
+                continue
+            previous = None
+            if self.root_used:  # moved aside now, deleted once this stage's base is in place
+                previous = clean_root(build.root, build.ignore, trash=build.trash_dir)
+            platform = plan.platforms[index]
+            where = f" for {plan.target}" if self.multiple else ""
+            if platform != plan.target:
+                where += f" (it runs as {platform})"
+            log.info("building stage %d%s%s", index, f" ({stage.name})" if stage.name else "", where,
+                     extra=event("stage.start", index=index, name=stage.name, platform=str(platform),
+                                 target=str(plan.target)))
+            built.results[index] = build_stage(stage, env, built, previous_files=previous,
+                                               platform=platform)
+            self.root_used = True
+            if index in plan.stages.keep_files:
+                built.save_files(index, build.root, build.ignore, self.sandboxed)
+            self.done[plan.keys[index]] = (built, plan.target)
+        return built.results[plan.stages.target].image
+
+    def _take_shared(self, plan: TargetPlan, index: int, built: BuiltStages) -> bool:
+        """Take stage ``index`` from the earlier target that built it, if one did (and kept its
+        files, when this target's later stages read them)."""
+        found = self.done.get(plan.keys[index])
+        if found is None:
+            return False
+        donor, platform = found
+        kept = index in donor.files or index in donor.unextracted
+        if index in plan.stages.keep_files and not kept:
+            return False
+        built.results[index] = donor.results[index]
+        if index in donor.files:
+            built.files[index] = donor.files[index]
+        if index in donor.unextracted:
+            built.unextracted[index] = donor.unextracted[index]
+        stage = self.dockerfile.stages[index]
+        log.info("stage %d%s for %s: the same as for %s (it runs as %s and reads nothing of the "
+                 "target), built once", index, f" ({stage.name})" if stage.name else "", plan.target,
+                 platform, plan.platforms[index],
+                 extra=event("stage.shared", index=index, name=stage.name, target=str(plan.target),
+                             built_for=str(platform)))
+        return True

@@ -24,10 +24,11 @@ from snapshot.snapshotter import DigestHints
 log = logging.getLogger("lamina")
 
 
-def extract_image(image: Image, root: Path, ignore: IgnoreList, *, hints: DigestHints | None = None) -> None:
+def extract_image(image: Image, root: Path, ignore: IgnoreList, *, hints: DigestHints | None = None,
+                  what: str = "base image layer") -> None:
     """Apply the image's layers over ``root``. Each layer is downloaded, verified and decompressed
     on a reader thread while this one writes files; ``hints`` collects the written files' digests
-    for the snapshot baseline."""
+    for the snapshot baseline. ``what`` names the layers in the log and errors."""
     for number, layer in enumerate(image.layers, 1):
         started = time.monotonic()
         try:
@@ -37,8 +38,8 @@ def extract_image(image: Image, root: Path, ignore: IgnoreList, *, hints: Digest
                 while stream.read(1 << 20):
                     pass  # the end of the tar is not the end of the stream the diff id covers
         except SnapshotError as error:
-            raise BuildError(f"base image layer {layer.digest}: {error}") from None
-        log.info("extracted base layer %d/%d %s in %.2fs", number, len(image.layers),
+            raise BuildError(f"{what} {layer.digest}: {error}") from None
+        log.info("extracted %s %d/%d %s in %.2fs", what, number, len(image.layers),
                  layer.digest[:19], time.monotonic() - started)
 
 

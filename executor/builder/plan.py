@@ -10,7 +10,7 @@ from executor.dockerfile.args import global_scope
 from executor.errors import DockerfileError, UsageError
 
 
-def _stage_refs(stage: Stage) -> list[tuple[str, int]]:
+def stage_refs(stage: Stage) -> list[tuple[str, int]]:
     """(--from value, line) of every COPY --from / RUN --mount from= in the stage, unexpanded."""
     refs = []
     for instruction in stage.instructions:
@@ -46,7 +46,7 @@ def plan_stages(dockerfile: Dockerfile, target: str | None, skip_unused: bool,
     def file_deps(stage: Stage) -> set[int]:
         """Earlier stages whose files this stage reads (COPY --from, RUN --mount from=)."""
         deps = set()
-        for ref, line in _stage_refs(stage):
+        for ref, line in stage_refs(stage):
             found = dockerfile.find_stage(expand(ref))
             if found is not None:
                 if found.index >= stage.index:

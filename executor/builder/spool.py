@@ -32,9 +32,10 @@ class LayerSpool:
     def snapshotter(self, root: Path, ignore: IgnoreList) -> Snapshotter:
         return Snapshotter(root, ignore, mode=self.options.mode)
 
-    def take(self, snapshotter: Snapshotter, *, hints: DigestHints | None = None) -> tuple[Changes, float]:
+    def take(self, snapshotter: Snapshotter, *, hints: DigestHints | None = None,
+             full: bool = False) -> tuple[Changes, float]:
         started = time.monotonic()
-        changes = snapshotter.take(hints=hints)
+        changes = snapshotter.take(hints=hints, full=full)
         return changes, time.monotonic() - started
 
     def write(self, root: Path, snapshotter: Snapshotter, changes: Changes) -> FileLayer:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from executor.commands import StageState
 from executor.commands.copying import CopyEngine, CopyOwnership
 from executor.dockerfile import Dockerfile, Stage
 from executor.errors import UsageError
+from executor.events import event
 from executor.image import Image
 from executor.registry.pull import LocalImages, load_base_image
 from executor.registry.routing import RegistryClients
@@ -32,6 +34,9 @@ class BuiltStage:
     # dispatchState.init (dockerfile2llb/convert.go) starts from the base stage's LLB state, whose
     # env holds them, and copies its buildArgs.
     state: StageState
+    # False: every step came from the cache and the root was never built, so the files are only
+    # in the image's layers (extracted when a later stage reads them)
+    files_on_root: bool = True
 
 
 @dataclass
@@ -42,6 +47,8 @@ class BuiltStages:
     store: Path  # <kaniko-dir>/stages
     results: dict[int, BuiltStage] = field(default_factory=dict)
     files: dict[int, Path] = field(default_factory=dict)
+    # stages kept for --from whose root was never built: extracted from their image when read
+    unextracted: dict[int, IgnoreList] = field(default_factory=dict)
 
     def stage_for(self, ref: str, current: int) -> Stage | None:
         return self.dockerfile.earlier_stage(ref, current)
@@ -50,8 +57,12 @@ class BuiltStages:
         """Keep the stage's root for later ``--from`` readers.
 
         In sandbox mode the root is moved aside (a rename, no copying) and recreated empty; on ``/``
-        the files are copied out, since ``/`` itself cannot move.
+        the files are copied out, since ``/`` itself cannot move. A stage whose root was never
+        built (every step from the cache) is extracted from its image by the first reader.
         """
+        if not self.results[index].files_on_root:
+            self.unextracted[index] = ignore
+            return
         self.store.mkdir(parents=True, exist_ok=True)
         target = self.store / str(index)
         if target.exists():
@@ -64,6 +75,26 @@ class BuiltStages:
             _copy_root(root, target, ignore)
         self.files[index] = target
         log.info("kept the files of stage %d for later stages", index)
+
+    def files_of(self, index: int) -> Path | None:
+        """Where the kept files of stage ``index`` are (extracted now if they are only in its
+        image's layers), or None if they were not kept."""
+        if index in self.files:
+            return self.files[index]
+        ignore = self.unextracted.pop(index, None)
+        if ignore is None:
+            return None
+        image = self.results[index].image
+        target = self.store / str(index)
+        self.store.mkdir(parents=True, exist_ok=True)
+        started = time.monotonic()
+        with atomic_directory(target, replace=True) as partial:
+            extract_image(image, partial, ignore, what=f"stage {index} layer")
+        self.files[index] = target
+        log.info("extracted the files of stage %d (%d layers) for --from in %.2fs", index,
+                 len(image.layers), time.monotonic() - started,
+                 extra=event("stage.extracted", index=index, layers=len(image.layers)))
+        return target
 
 
 def _copy_root(root: Path, target: Path, ignore: IgnoreList) -> None:
@@ -97,12 +128,28 @@ class FromSources:
     base_images: LocalImages | None
     images_dir: Path
 
+    def identity(self, ref: str) -> str:
+        """What the files of ``ref`` are, for cache keys: its layers' diff ids (content, not the
+        config, whose timestamps change each time a stage is rebuilt)."""
+        stage = self.built.stage_for(ref, self.current)
+        if stage is not None:
+            result = self.built.results.get(stage.index)
+            if result is None:
+                raise UsageError(f"--from={ref}: stage {stage.index} was not built")
+            image = result.image
+        elif self.built.dockerfile.find_stage(ref) is not None:
+            raise UsageError(f"--from={ref} names stage that is not an earlier stage")
+        else:
+            image = load_base_image(ref, self.clients, self.base_images)
+        return ",".join(image.config.get("rootfs", {}).get("diff_ids", [])) or "empty"
+
     def root_for(self, ref: str) -> Path:
         stage = self.built.stage_for(ref, self.current)
         if stage is not None:
-            if stage.index not in self.built.files:
+            files = self.built.files_of(stage.index)
+            if files is None:
                 raise UsageError(f"--from={ref}: the files of stage {stage.index} were not kept")
-            return self.built.files[stage.index]
+            return files
         if self.built.dockerfile.find_stage(ref) is not None:
             raise UsageError(f"--from={ref} names stage that is not an earlier stage")
         image = load_base_image(ref, self.clients, self.base_images)

@@ -1,9 +1,10 @@
 """Cache keys of build steps: sha256 over canonical JSON, never over joined strings.
 
-A step's key covers its parent's key (chained from the base image's config digest), the
-instruction as written and its keyword/flags, the runtime config in effect (ENV, USER, WORKDIR,
-...), the ARGs and --build-args in scope, and for COPY/ADD the content of every context file it
-reads after .dockerignore. Any change to any of those is a different key.
+A step's key covers its parent's key (chained from the base image's config digest and the
+platform the stage is built for), the instruction as written and its keyword/flags, the runtime
+config in effect (ENV, USER, WORKDIR, ...), the ARGs and --build-args in scope, and for COPY/ADD
+the content of every context file it reads after .dockerignore. Any change to any of those is a
+different key.
 """
 
 from __future__ import annotations
@@ -28,8 +29,12 @@ def digest_json(value: Any) -> str:
     return hashlib.sha256(data.encode()).hexdigest()
 
 
-def base_key(config_digest: str) -> str:
-    return digest_json([KEY_VERSION, "base", config_digest])
+def base_key(config_digest: str, platform: str | None = None) -> str:
+    """The first parent of a stage's chain; ``platform`` (the one the stage's RUNs run as) keeps
+    the steps of a multi-platform build apart even over the same base config."""
+    if platform is None:
+        return digest_json([KEY_VERSION, "base", config_digest])
+    return digest_json([KEY_VERSION, "base", config_digest, {"platform": platform}])
 
 
 def step_key(parent: str, instruction: dict[str, Any], run_config: dict[str, Any],

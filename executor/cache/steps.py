@@ -42,6 +42,9 @@ class StepInputs(Protocol):
     @property
     def context_sources(self) -> tuple[str, ...] | None: ...
 
+    @property
+    def from_refs(self) -> tuple[str, ...]: ...
+
 
 class CacheableCommand(Protocol):
     """The cache's view of a command: its instruction as written and what it answers about itself
@@ -62,8 +65,13 @@ class _StageState(Protocol):
     def arg_values(self) -> dict[str, str]: ...
 
 
+class _FromSources(Protocol):
+    def identity(self, ref: str) -> str: ...
+
+
 class StepView(Protocol):
-    """The cache's view of a step's context: the build context and the stage's state."""
+    """The cache's view of a step's context: the build context, the stage's state, and the
+    stages and images ``--from`` can name."""
 
     @property
     def files(self) -> BuildContextFiles: ...
@@ -71,32 +79,41 @@ class StepView(Protocol):
     @property
     def state(self) -> _StageState: ...
 
+    @property
+    def from_sources(self) -> _FromSources | None: ...
+
 
 @dataclass
 class StepCache:
     layers: LayerCache
     options: CacheOptions
 
-    def base(self, image: Image) -> str:
+    def base(self, image: Image, platform: str | None = None) -> str:
         """The chain's first parent: the digest of the base image's config (which names every
-        base layer by diff id)."""
+        base layer by diff id) and the ``platform`` the stage is built for."""
         config = json.dumps(image.config, sort_keys=True, separators=(",", ":")).encode()
-        return base_key(sha256_digest(config))
+        return base_key(sha256_digest(config), platform)
 
     def key(self, parent: str, command: CacheableCommand, ctx: StepView) -> str:
         """The key of ``command`` run in ``ctx`` (call before executing it)."""
         instruction = command.instruction
-        sources = command.cache_inputs(ctx).context_sources
+        inputs = command.cache_inputs(ctx)
+        sources = inputs.context_sources
         files = None if sources is None else context_files(ctx.files, sources)
         state = ctx.state
+        # the declared ARGs with their --build-arg values: an undeclared --build-arg changes
+        # nothing in the build, so not the key either
+        args: dict[str, Any] = {"args": state.arg_values()}
+        if inputs.from_refs:
+            # what COPY --from / RUN --mount from= read: the stage's or image's content, so a
+            # changed earlier stage is a different key for this step and every one after it
+            if ctx.from_sources is None:
+                raise UsageError(f"--from={inputs.from_refs[0]}: no stages or images available here")
+            args["from"] = [[ref, ctx.from_sources.identity(ref)] for ref in inputs.from_refs]
         return step_key(parent,
                         {"keyword": instruction.keyword, "original": instruction.original,
                          "flags": {k: list(v) for k, v in instruction.flags.items()}},
-                        state.run_config,
-                        # the declared ARGs with their --build-arg values: an undeclared
-                        # --build-arg changes nothing in the build, so not the key either
-                        {"args": state.arg_values()},
-                        files)
+                        state.run_config, args, files)
 
     def cacheable(self, command: CacheableCommand) -> bool:
         """Whether the step's layer may come from the cache: RUN with --cache-run-layers, COPY/ADD

@@ -13,7 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from executor import contexts
-from executor.cli import context_flags, kaniko_compat, registry_flags, snapshot_flags
+from executor.cli import (
+    attestation_flags,
+    context_flags,
+    kaniko_compat,
+    observe,
+    registry_flags,
+    snapshot_flags,
+)
 from executor.cli.logs import LOG_FORMATS, configure_logging
 from executor.errors import BuildInterrupted, LaminaError, UsageError
 from executor.options import ExecutorOptions, RootOptions, SecretSource, SourceOptions
@@ -24,7 +31,7 @@ log = logging.getLogger("lamina")
 BOOLEAN_FLAGS = ("--no-push", "--insecure", "--insecure-pull", "--skip-tls-verify",
                  "--skip-tls-verify-pull", "--force", "--ignore-var-run", "--skip-unused-stages",
                  "--cleanup", "--pre-cleanup", "--log-timestamp", "--require-confinement",
-                 "--confine-run", "--dryrun", "--materialize")
+                 "--confine-run", "--dryrun", "--materialize", "--check")
 # kaniko's and the kaniko fork's subcommands that lamina has not: what to use instead.
 UNSUPPORTED_SUBCOMMANDS = {
     "login": "write the registry's credentials into a docker config.json ($DOCKER_CONFIG or "
@@ -68,13 +75,16 @@ def build_parser(env: Mapping[str, str] | None = None) -> argparse.ArgumentParse
     env = {} if env is None else env
     parser = FlagParser(prog="executor", description="Build a container image from a Dockerfile, "
                         "without a daemon (kaniko-compatible). `executor version` prints the "
-                        "version.", allow_abbrev=False)
+                        "version; `executor index --help` puts an index of images already "
+                        "pushed.", allow_abbrev=False)
     _add_source_flags(parser)
     _add_run_flags(parser, env)
     registry_flags.add_flags(parser)
     snapshot_flags.add_flags(parser, registry_flags.add_boolean)
     context_flags.add_flags(parser)
     kaniko_compat.add_flags(parser, registry_flags.add_boolean)
+    observe.add_flags(parser)
+    attestation_flags.add_flags(parser)
     return parser
 
 
@@ -102,6 +112,8 @@ def _add_source_flags(parser: argparse.ArgumentParser) -> None:
                                "build only the stages the target depends on (default true; "
                                "=false builds every stage up to the target, as kaniko v1 did)")
     parser.set_defaults(skip_unused_stages=True)
+    registry_flags.add_boolean(parser, "--check", "run BuildKit's build checks (docker build --check) "
+                               "and stop: nothing is pulled or built; exits 1 when a check warns")
     registry_flags.add_boolean(parser, "--dryrun", "print the stages the build would run, in "
                                "order, and stop: nothing is pulled, run or pushed")
 
@@ -197,6 +209,8 @@ class CommandLine:
     notices: tuple[str, ...] = ()
     dry_run: bool = False
     print_plan: bool = False
+    check: bool = False  # --check: the build checks alone
+    build_report: Path | None = None  # --build-report FILE (executor/cli/report.py)
 
 
 def parse_options(argv: Sequence[str], env: Mapping[str, str], cwd: Path | None = None) -> ExecutorOptions:
@@ -219,7 +233,7 @@ def parse_command_line(argv: Sequence[str], env: Mapping[str, str],
     where = contexts.locate_context(context_flags.context_spec(args.context, args.bucket), dockerfile,
                                     args.context_sub_path, context_flags.git_options(args.git),
                                     Path(args.kaniko_dir).absolute())
-    if not args.destination and not args.no_push and not args.dryrun:
+    if not args.destination and not args.no_push and not args.dryrun and not args.check:
         raise UsageError("you must provide --destination, or use --no-push")
     options = ExecutorOptions(
         source=SourceOptions(context=where.context, dockerfile=where.dockerfile, fetch=where.fetch,
@@ -236,10 +250,12 @@ def parse_command_line(argv: Sequence[str], env: Mapping[str, str],
         output=registry_flags.output_options(args),
         cache=registry_flags.cache_options(args),
         snapshot=snapshot_flags.snapshot_options(args),
+        platforms=registry_flags.platform_options(args),
         verbosity=args.verbosity, log_format=args.log_format, log_timestamp=args.log_timestamp,
     )
     return CommandLine(options, notices=(*notices, *target_notices), dry_run=args.dryrun,
-                       print_plan=kaniko_compat.env_flag(env, "KANIKO_PRINT_PLAN"))
+                       print_plan=kaniko_compat.env_flag(env, "KANIKO_PRINT_PLAN"), check=args.check,
+                       build_report=Path(args.build_report).absolute() if args.build_report else None)
 
 
 def _secrets(specs: Sequence[str], env: Mapping[str, str]) -> tuple[SecretSource, ...]:
@@ -270,6 +286,10 @@ def _build_main(argv: Sequence[str]) -> int:
         if argv[:1] == ["version"]:  # kaniko's `executor version`
             print(f"lamina version {_version()} (kaniko-compatible executor)")
             return 0
+        if argv[:1] == ["index"]:  # lamina's: an index of images pushed by one build per platform
+            from executor.cli.index import run_index
+
+            return run_index(argv[1:], os.environ)
         if argv[:1] and argv[0] in UNSUPPORTED_SUBCOMMANDS:
             raise UsageError(f"`executor {argv[0]}` (a kaniko fork subcommand) is not supported: "
                              f"{UNSUPPORTED_SUBCOMMANDS[argv[0]]}")
@@ -278,6 +298,9 @@ def _build_main(argv: Sequence[str]) -> int:
         configure_logging(options.log_format, options.log_timestamp, VERBOSITY_LEVELS[options.verbosity])
         for notice in command.notices:
             log.warning("%s", notice)
+        if command.check:
+            from executor.cli.check import run_check  # the build's modules, only when asked
+            return run_check(options, os.environ)
         if command.dry_run or command.print_plan:
             from executor.cli.plan import render_plan  # the build's modules, only when asked
             sys.stdout.write(render_plan(options, os.environ))
@@ -285,7 +308,10 @@ def _build_main(argv: Sequence[str]) -> int:
             if command.dry_run:
                 return 0
         from executor.builder.build import execute  # heavy imports only once flags are valid
-        digest = execute(options)
+        from executor.cli.check import log_build_checks
+        log_build_checks(options)  # BuildKit's check warnings; error=true stops here
+        with observe.observed_build(command.build_report, options.log_format, os.environ, _version()):
+            digest = execute(options)
         if digest:
             log.info("image digest %s", digest)
         return 0

@@ -12,8 +12,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from executor.cli import attestation_flags
 from executor.errors import UsageError
-from executor.options import CREDENTIAL_HELPERS, CacheOptions, OutputOptions, RegistryOptions
+from executor.options import CREDENTIAL_HELPERS, CacheOptions, OutputOptions, PlatformOptions, RegistryOptions
 
 # kaniko booleans that also take "--flag=true|false" (cli.py normalizes those).
 BOOLEAN_FLAGS = ("--skip-default-registry-fallback", "--skip-push-permission-check", "--cache",
@@ -34,6 +35,26 @@ _DURATION_UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
 
 def add_registry_flags(parser: argparse.ArgumentParser) -> None:
     """The flags of pulling from registries: TLS, routing, retries, platform (executor, warmer)."""
+    add_connection_flags(parser)
+    add = parser.add_argument
+    add("--registry-mirror", action="append", default=[], metavar="HOST[/PATH]",
+        help="pull Docker Hub images from this mirror first (repeatable)")
+    add("--registry-map", action="append", default=[], metavar="FROM=TO[;FROM=TO...]",
+        help="pull images of registry FROM from TO first (repeatable)")
+    add("--image-download-retry", type=int, default=0, help="extra retries of each pull request")
+    add("--custom-platform", metavar="OS/ARCH[/VARIANT][,...]",
+        help="the platform of the base images to pull and of the image (default this machine's); "
+             "several, comma-separated, build one image each under one image index")
+    add("--platform", dest="buildkit_platform", metavar="OS/ARCH[/VARIANT][,...]",
+        help="BuildKit's spelling of --custom-platform")
+    add_boolean(parser, "--skip-default-registry-fallback",
+                "never fall back from mirrors to the original")
+    parser.set_defaults(push_retry=0, image_fs_extract_retry=0)
+
+
+def add_connection_flags(parser: argparse.ArgumentParser) -> None:
+    """How registries are reached and who we are to them: per-registry TLS and plain HTTP, and
+    the credential helpers (the executor, the warmer, ``executor index``)."""
     add = parser.add_argument
     add("--registry-certificate", action="append", default=[], metavar="REG=PATH",
         help="trust this CA bundle (in addition to the system's) for REG")
@@ -43,18 +64,9 @@ def add_registry_flags(parser: argparse.ArgumentParser) -> None:
         help="do not verify REG's TLS certificate")
     add("--insecure-registry", action="append", default=[], metavar="REG",
         help="REG may be reached over plain HTTP")
-    add("--registry-mirror", action="append", default=[], metavar="HOST[/PATH]",
-        help="pull Docker Hub images from this mirror first (repeatable)")
-    add("--registry-map", action="append", default=[], metavar="FROM=TO[;FROM=TO...]",
-        help="pull images of registry FROM from TO first (repeatable)")
-    add("--image-download-retry", type=int, default=0, help="extra retries of each pull request")
-    add("--custom-platform", help="os/arch[/variant] of the base images to pull and of the image")
     add("--credential-helpers", action="append", default=None, metavar="NAME",
         help=f"built-in credential helpers to use ({', '.join(CREDENTIAL_HELPERS)}; repeatable; "
              "default all, \"\" for none)")
-    add_boolean(parser, "--skip-default-registry-fallback",
-                "never fall back from mirrors to the original")
-    parser.set_defaults(push_retry=0, image_fs_extract_retry=0)
 
 
 def add_flags(parser: argparse.ArgumentParser) -> None:
@@ -152,13 +164,31 @@ def host_platform(machine: str | None = None) -> tuple[str, ...]:
     return _MACHINE_PLATFORMS.get(machine, ("linux", machine or "amd64"))
 
 
-def _platform(text: str | None) -> tuple[str, ...]:
-    if text is None:
-        return host_platform()
-    parts = tuple(text.split("/"))
-    if len(parts) not in (2, 3) or not all(parts):
-        raise UsageError(f"--custom-platform {text!r}: expected os/arch or os/arch/variant")
-    return parts
+def target_platforms(args: Any) -> tuple[tuple[str, ...], ...]:
+    """--custom-platform (kaniko's) or --platform (BuildKit's): one platform, or a comma-separated
+    list of them, each os/arch[/variant]; neither: this machine's."""
+    given = {flag: text for flag, text in (("--custom-platform", args.custom_platform),
+                                           ("--platform", args.buildkit_platform)) if text is not None}
+    if not given:
+        return (host_platform(),)
+    if len(set(given.values())) > 1:
+        raise UsageError(f"--custom-platform {args.custom_platform!r} and --platform "
+                         f"{args.buildkit_platform!r} disagree: give the platforms once")
+    flag, text = next(iter(given.items()))
+    platforms = []
+    for item in text.split(","):
+        parts = tuple(item.strip().split("/"))
+        if len(parts) not in (2, 3) or not all(parts):
+            raise UsageError(f"{flag} {text!r}: expected os/arch or os/arch/variant, "
+                             "comma-separated for several platforms")
+        if parts in platforms:
+            raise UsageError(f"{flag} {text!r}: {'/'.join(parts)} is given twice")
+        platforms.append(parts)
+    return tuple(platforms)
+
+
+def platform_options(args: Any) -> PlatformOptions:
+    return PlatformOptions(targets=target_platforms(args), build=host_platform())
 
 
 def _retries(value: int, flag: str) -> int:
@@ -202,7 +232,7 @@ def registry_options(args: Any, env: Mapping[str, str]) -> RegistryOptions:
         push_retry=_retries(args.push_retry, "--push-retry"),
         image_download_retry=_retries(args.image_download_retry, "--image-download-retry"),
         image_fs_extract_retry=_retries(args.image_fs_extract_retry, "--image-fs-extract-retry"),
-        platform=_platform(args.custom_platform),
+        platform=target_platforms(args)[0],
         credential_helpers=_credential_helpers(args.credential_helpers))
 
 
@@ -210,7 +240,7 @@ def _path(value: str | None) -> Path | None:
     return Path(value).absolute() if value else None
 
 
-def _annotations(values: Sequence[str]) -> dict[str, str]:
+def annotation_values(values: Sequence[str]) -> dict[str, str]:
     found: dict[str, str] = {}
     for item in values:
         key, sep, value = item.partition("=")
@@ -221,6 +251,7 @@ def _annotations(values: Sequence[str]) -> dict[str, str]:
 
 
 def output_options(args: Any) -> OutputOptions:
+    attestation_flags.check_platforms(args, len(target_platforms(args)))
     return OutputOptions(
         destinations=tuple(args.destination), no_push=args.no_push,
         tar_path=_path(args.tar_path), digest_file=_path(args.digest_file),
@@ -228,8 +259,10 @@ def output_options(args: Any) -> OutputOptions:
         image_name_with_digest_file=_path(args.image_name_with_digest_file),
         image_name_tag_with_digest_file=_path(args.image_name_tag_with_digest_file),
         skip_push_permission_check=args.skip_push_permission_check,
-        annotations=_annotations(args.annotation),
-        push_ignore_immutable_tag_errors=args.push_ignore_immutable_tag_errors)
+        annotations=annotation_values(args.annotation),
+        push_ignore_immutable_tag_errors=args.push_ignore_immutable_tag_errors,
+        sbom=attestation_flags.sbom_wanted(args.sbom),
+        provenance=attestation_flags.provenance_mode(args.provenance))
 
 
 def cache_options(args: Any) -> CacheOptions:
@@ -245,6 +278,7 @@ def cache_options(args: Any) -> CacheOptions:
                         dir=_path(args.cache_dir) or (KANIKO_CACHE_DIR if args.cache else None))
 
 
-__all__ = ["BOOLEAN_FLAGS", "KANIKO_CACHE_DIR", "add_boolean", "add_flags", "add_registry_flags",
+__all__ = ["BOOLEAN_FLAGS", "KANIKO_CACHE_DIR", "add_boolean", "add_connection_flags", "add_flags",
+           "add_registry_flags", "annotation_values",
            "cache_options", "host_platform", "normalize_registry", "output_options", "parse_duration",
-           "registry_options"]
+           "platform_options", "registry_options", "target_platforms"]

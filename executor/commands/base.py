@@ -80,6 +80,10 @@ class FromSources(Protocol):
 
     def root_for(self, ref: str) -> Path: ...
 
+    def identity(self, ref: str) -> str:
+        """What the files of ``ref`` are, for cache keys (its layers' content)."""
+        ...
+
 
 @dataclass
 class StepContext:
@@ -108,10 +112,12 @@ InstructionT = TypeVar("InstructionT", bound=Instruction)
 class CacheInputs:
     """What the layer cache asks of a step (kaniko's ``ShouldCacheOutput`` and
     ``FilesUsedFromContext``): whether its layer may come from the cache, and the (expanded)
-    source patterns it reads from the build context, whose files its key covers."""
+    source patterns it reads from the build context, whose files its key covers, and the
+    (expanded) ``--from`` stages or images it reads, whose content its key covers too."""
 
     layer: LayerCacheKind | None = None
     context_sources: tuple[str, ...] | None = None
+    from_refs: tuple[str, ...] = ()
 
 
 class Command(ABC, Generic[InstructionT]):
@@ -134,6 +140,11 @@ class Command(ABC, Generic[InstructionT]):
     def cache_inputs(self, ctx: StepContext) -> CacheInputs:
         """What this step's cache key covers beyond the instruction, the config and the ARGs."""
         return CacheInputs(layer=self.cache_layer())
+
+    def apply_cached(self, ctx: StepContext) -> None:
+        """What the step still does when its layer comes from the cache: the changes to
+        ``ctx.state`` that ``execute`` makes, never any to the files (the root may not even be
+        extracted yet). RUN and COPY change no state; WORKDIR sets the working directory."""
 
     def created_by(self) -> str:
         """The history entry's ``created_by``, as kaniko writes it; with heredocs, the instruction as

@@ -34,7 +34,7 @@ class CopyCommand(Command[CopyInstruction]):
 
     def cache_inputs(self, ctx: StepContext) -> CacheInputs:
         if not self.reads_context():
-            return CacheInputs(layer=None)
+            return CacheInputs(layer=None, from_refs=(self.from_ref(ctx),))
         sources, _dest = self.arguments(ctx)
         if self.instruction.parents:
             # what a --parents pattern can match lies below its searched directory
@@ -64,13 +64,18 @@ class CopyCommand(Command[CopyInstruction]):
     def execute(self, ctx: StepContext) -> None:
         self.copy(ctx, file_hook=None)
 
+    def from_ref(self, ctx: StepContext) -> str:
+        """``--from``, expanded as BuildKit does: with the global ARGs (those before the first
+        FROM) only."""
+        assert self.instruction.from_ is not None
+        return ctx.lexer.process_word(self.instruction.from_, global_scope(ctx.state.global_args),
+                                      line=self.instruction.line, dockerfile=ctx.dockerfile_name)
+
     def source_files(self, ctx: StepContext) -> BuildContextFiles:
         """The build context, or with ``--from`` an earlier stage's or an image's files."""
         if self.instruction.from_ is None:
             return ctx.files
-        # BuildKit expands --from with the global ARGs (those before the first FROM) only.
-        ref = ctx.lexer.process_word(self.instruction.from_, global_scope(ctx.state.global_args),
-                                     line=self.instruction.line, dockerfile=ctx.dockerfile_name)
+        ref = self.from_ref(ctx)
         if ctx.from_sources is None:
             raise self.error(ctx, f"--from={ref}: no stages or images available here")
         try:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from executor.contexts.files import ContextSource
+from executor.dockerfile import Chmod
 from executor.errors import BuildError
 from executor.rootfs.paths import image_path, make_directories, resolve_in_root
 from executor.rootfs.users import Identity
@@ -18,7 +19,7 @@ from snapshot.xattrs import read_xattrs, write_xattr
 @dataclass(frozen=True)
 class CopyOwnership:
     identity: Identity | None  # None: root for context files, the source's owner for --from
-    chmod: int | None
+    chmod: Chmod | None  # octal, or symbolic: applied to each entry's own mode (BuildKit 1.14+)
     keep_source_owner: bool = False  # COPY --from without --chown keeps uid/gid (BuildKit, buildah)
 
     def owner_of(self, st: os.stat_result) -> tuple[int, int]:
@@ -50,7 +51,9 @@ def _apply_metadata(path: Path, source: str, st: os.stat_result, owner: CopyOwne
     """Owner, mode, xattrs and times of ``source`` (already resolved if a symlink was followed)."""
     os.chown(path, *owner.owner_of(st), follow_symlinks=False)
     if not stat.S_ISLNK(st.st_mode):
-        mode = owner.chmod if owner.chmod is not None else stat.S_IMODE(st.st_mode)
+        mode = stat.S_IMODE(st.st_mode)
+        if owner.chmod is not None:
+            mode = owner.chmod.mode_for(mode, is_dir=is_dir)
         os.chmod(path, mode)
     # xattrs after chown, which drops security.capability (BuildKit's copy keeps them too)
     for name, value in read_xattrs(source) or ():

@@ -2,9 +2,12 @@
 with the Dockerfile, see ``executor.dockerfile.mounts``).
 
 Every mount lives only in the command's private mount namespace (see ``executor.sandbox``), so its
-contents never reach the root the snapshotter walks. What would otherwise leave a trace is the
-mount point itself: ``MountPoints`` creates missing ones before the command and removes them (and
-puts their parent's mtime back) after it, as BuildKit's mount-stub cleaner does.
+contents never reach the root the snapshotter walks; where no namespace can be had (the executor's
+container under Docker's default capabilities) the runner places each mount's content in the root
+for the command's time and takes it away before the snapshot (``executor.sandbox.placement``).
+What would otherwise leave a trace is the mount point itself: ``MountPoints`` creates missing ones
+before the command and removes them (and puts their parent's mtime back) after it, as BuildKit's
+mount-stub cleaner does.
 """
 
 from __future__ import annotations
@@ -203,8 +206,8 @@ class _Preparer:
         cache_id = request.id or image_path(self.workdir, request.target or "")
         self.environment.caches.mkdir(parents=True, exist_ok=True)
         directory = self.environment.caches / _cache_name(cache_id)
+        lock = self.environment.caches / (_cache_name(cache_id) + ".lock")
         if request.sharing != "shared":
-            lock = self.environment.caches / (_cache_name(cache_id) + ".lock")
             got = self.stack.enter_context(_locked(lock, wait=request.sharing == "locked"))
             if not got:  # private, and another build is using it: a fresh cache of its own
                 directory = self.scratch_dir() / "cache"
@@ -220,8 +223,11 @@ class _Preparer:
                 os.rename(partial, directory)
             except OSError:
                 shutil.rmtree(partial, ignore_errors=True)  # another build created it meanwhile
+        # Placed instead of mounted, the cache itself is moved into place (so writes persist; a
+        # read-only one is copied), and a shared one is then locked: it can be in one place only.
         self.prepared.mounts.append(BindMount(source=directory, target=self.target(request, is_dir=True),
-                                              readonly=bool(request.readonly)))
+                                              readonly=bool(request.readonly), movable=not request.readonly,
+                                              lock=lock if request.sharing == "shared" else None))
 
     def _bind(self, request: MountRequest) -> None:
         source = self._bind_source(request)
@@ -232,7 +238,9 @@ class _Preparer:
             _copy_tree(source, copy)
             source = copy
         target = self.target(request, is_dir=source.is_dir())
-        self.prepared.mounts.append(BindMount(source=source, target=target, readonly=readonly))
+        # the rw copy is the command's own: placed instead of mounted, it is moved, not copied again
+        self.prepared.mounts.append(BindMount(source=source, target=target, readonly=readonly,
+                                              movable=not readonly))
 
     def _bind_source(self, request: MountRequest) -> Path:
         if request.from_ is not None:

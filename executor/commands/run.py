@@ -1,17 +1,19 @@
 """RUN: a command executed in the build root (chrooted in sandbox mode), with its heredocs and
-``--mount``s (secrets, caches, binds, tmpfs) made private to the command."""
+``--mount``s (secrets, caches, binds, tmpfs) made private to the command: mounted in a namespace of
+its own, or placed in the root for its time where none can be had."""
 
 from __future__ import annotations
 
 import logging
 
-from executor.commands.base import Command, LayerCacheKind, StepContext
+from executor.commands.base import CacheInputs, Command, LayerCacheKind, StepContext
 from executor.commands.mounts import MountError, MountRequest, prepare_mounts
 from executor.dockerfile import RunInstruction
 from executor.dockerfile.heredoc import heredoc_marker
 from executor.errors import BuildError, RunCommandFailed
 from executor.events import event
 from executor.rootfs.paths import make_directories
+from executor.sandbox.placement import PlacementError
 from executor.sandbox.runner import ProcessSpec
 
 log = logging.getLogger("lamina")
@@ -26,6 +28,18 @@ class RunCommand(Command[RunInstruction]):
 
     def cache_layer(self) -> LayerCacheKind | None:
         return "run"
+
+    def cache_inputs(self, ctx: StepContext) -> CacheInputs:
+        """What the command reads besides the root: bind mounts of context files, and the stages or
+        images that bind and cache mounts take ``from=`` (never a secret's content, as BuildKit)."""
+        sources, froms = [], []
+        for request in self.mount_requests(ctx):
+            if request.from_ is not None and request.type in ("bind", "cache"):
+                froms.append(request.from_)
+            elif request.type == "bind":
+                sources.append(request.source or ".")
+        return CacheInputs(layer=self.cache_layer(), context_sources=tuple(sources) or None,
+                           from_refs=tuple(froms))
 
     def _shell(self, ctx: StepContext) -> list[str]:
         return list(ctx.state.run_config.get("Shell") or DEFAULT_SHELL)
@@ -71,10 +85,8 @@ class RunCommand(Command[RunInstruction]):
         return requests
 
     def execute(self, ctx: StepContext) -> None:
-        unsupported = {"security": self.instruction.security is not None}
-        for flag in self.instruction.flags:  # the first one as written
-            if unsupported.get(flag):
-                raise self.error(ctx, f"RUN --{flag} is not supported yet")
+        # --security=insecure needs nothing more: RUN already has the container's capabilities (the
+        # CLI said so once); sandbox is the default
         requests = self.mount_requests(ctx)
         argv = self.argv(ctx)
         state = ctx.state
@@ -98,7 +110,7 @@ class RunCommand(Command[RunInstruction]):
                                                   uid=user.uid, gid=user.gid, groups=user.groups,
                                                   mounts=tuple(prepared.mounts),
                                                   network=self.instruction.network))
-        except MountError as error:
+        except (MountError, PlacementError) as error:
             raise self.error(ctx, f"RUN --mount: {error}") from None
         except OSError as error:
             raise self.error(ctx, f"RUN --mount: preparing the mounts failed: {error}") from None

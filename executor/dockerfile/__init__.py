@@ -6,7 +6,8 @@ Nothing here touches a filesystem except ``DockerIgnore.load``/``walk_context``.
 
 from __future__ import annotations
 
-from executor.dockerfile.copy_flags import Chown, parse_chmod, parse_chown
+from executor.dockerfile.chmod import Chmod, parse_chmod
+from executor.dockerfile.copy_flags import Chown, parse_chown
 from executor.dockerfile.dockerignore import DockerIgnore, IgnorePattern
 from executor.dockerfile.errors import DockerfileError, DockerignoreError, ShellExpansionError
 from executor.dockerfile.flags import FLAG_SPECS, FlagKind
@@ -44,6 +45,7 @@ __all__ = [
     "FLAG_SPECS",
     "AddInstruction",
     "ArgInstruction",
+    "Chmod",
     "Chown",
     "CopyInstruction",
     "Directives",

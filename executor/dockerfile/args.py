@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from executor.dockerfile import Dockerfile, expand_pairs
 
@@ -14,20 +14,25 @@ PROXY_ARGS = frozenset(name for base in ("HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY
                        for name in (base, base.lower()))
 
 
-def platform_args(os_name: str = "linux", arch: str = "amd64", variant: str = "") -> dict[str, str]:
-    """BuildKit's automatic ARGs, in the global scope; a stage sees one after ``ARG NAME``."""
-    platform = f"{os_name}/{arch}" + (f"/{variant}" if variant else "")
+def platform_args(target: Sequence[str] = ("linux", "amd64"),
+                  build: Sequence[str] | None = None) -> dict[str, str]:
+    """BuildKit's automatic ARGs, in the global scope; a stage sees one after ``ARG NAME``.
+    TARGET* name the platform being built (``target``, os/arch[/variant]); BUILD* the machine's
+    own (``build``; the target's when not given)."""
     values = {}
-    for prefix in ("TARGET", "BUILD"):
-        values.update({f"{prefix}PLATFORM": platform, f"{prefix}OS": os_name, f"{prefix}ARCH": arch,
-                       f"{prefix}VARIANT": variant})
+    for prefix, platform in (("TARGET", target), ("BUILD", target if build is None else build)):
+        os_name, arch, *variant = platform
+        values.update({f"{prefix}PLATFORM": "/".join(platform), f"{prefix}OS": os_name,
+                       f"{prefix}ARCH": arch, f"{prefix}VARIANT": variant[0] if variant else ""})
     return values
 
 
-def global_arg_values(dockerfile: Dockerfile, build_args: Mapping[str, str]) -> dict[str, str | None]:
+def global_arg_values(dockerfile: Dockerfile, build_args: Mapping[str, str],
+                      target: Sequence[str] = ("linux", "amd64"),
+                      build: Sequence[str] | None = None) -> dict[str, str | None]:
     """The ARGs declared before the first FROM, each a --build-arg value or its default, on top of
-    the automatic platform ARGs."""
-    values: dict[str, str | None] = dict(platform_args())
+    the automatic platform ARGs (``platform_args(target, build)``)."""
+    values: dict[str, str | None] = dict(platform_args(target, build))
     for instruction in dockerfile.global_args:
         scope = {k: v for k, v in values.items() if v is not None}
         for name, default in expand_pairs(instruction.pairs, scope, escape=dockerfile.escape,

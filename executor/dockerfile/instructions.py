@@ -43,7 +43,8 @@ class Instruction:
     ONBUILD the trigger's keyword and words, else ``[args]``. ``trigger`` is ONBUILD's instruction.
     ``heredocs`` hold the bodies read after the line; ``end_line`` is then the last terminator's line.
     ``flags`` are the raw ``--name=value`` strings (what cache keys cover); commands read the typed
-    fields of the subclasses instead.
+    fields of the subclasses instead. ``comments`` are the comment lines right before the
+    instruction (BuildKit's ``PrevComment``), where build checks find ``# check=skip=...``.
     """
 
     keyword: str
@@ -56,6 +57,12 @@ class Instruction:
     words: list[str] = field(default_factory=list)
     trigger: Instruction | None = None
     heredocs: tuple[Heredoc, ...] = ()  # RUN/COPY/ADD ``<<EOF`` bodies, in the order announced
+    comments: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def written_keyword(self) -> str:
+        """The keyword as written (``From``, ``copy``): build checks compare casings."""
+        return self.original.split(maxsplit=1)[0] if self.original.strip() else self.keyword
 
     @property
     def is_exec_form(self) -> bool:

@@ -10,8 +10,11 @@ backslash at end of file. BuildKit's rules, kept here:
 - A line ending in the escape token (optionally followed by spaces or tabs) continues on the next
   line; the token and trailing blanks are removed and the lines are joined with nothing between.
   An escaped escape token at the end (``foo \\\\``) does not continue.
-- Inside a continuation, comment lines and blank lines are skipped (blank ones are a BuildKit
-  warning), and a continuation still open at end of file ends the instruction.
+- Inside a continuation, comment lines and blank lines are skipped (blank ones are BuildKit's
+  NoEmptyContinuation warning), and a continuation still open at end of file ends the instruction.
+- The comment lines before an instruction are its ``comments`` (BuildKit's ``PrevComment``: a bare
+  ``#`` starts them afresh, blank lines do not, directives are not comments); build checks read
+  ``# check=skip=...`` and stage/ARG descriptions there.
 - ``\\r\\n`` line endings and a UTF-8 byte order mark are accepted.
 """
 
@@ -19,7 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from executor.dockerfile.errors import DockerfileError
 from executor.dockerfile.shell_lexer import is_go_space
@@ -33,21 +36,29 @@ _KNOWN_DIRECTIVES = ("escape", "syntax", "check")
 
 @dataclass(frozen=True)
 class Directives:
-    """Parser directives from the top of the Dockerfile. ``syntax`` and ``check`` are recorded only:
-    lamina is its own frontend, so a ``# syntax=`` image is never run."""
+    """Parser directives from the top of the Dockerfile. lamina is its own frontend, so a
+    ``# syntax=`` image is never run (``checks.syntax_notice`` says so when it is not a Dockerfile
+    frontend); ``check`` configures the build checks (``checks.CheckConfig``). ``lines`` maps each
+    directive found to its line; ``count`` is how many leading lines are directives."""
 
     escape: str = "\\"
     syntax: str | None = None
     check: str | None = None
+    lines: dict[str, int] = field(default_factory=dict, compare=False)
+    count: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True)
 class LogicalLine:
-    """One instruction's text after joining continuations; ``line``/``end_line`` are 1-based."""
+    """One instruction's text after joining continuations; ``line``/``end_line`` are 1-based.
+    ``comments`` are the comment lines before it (see the module docstring); ``empty_continuation``
+    says a blank line was skipped inside its continuation."""
 
     text: str
     line: int
     end_line: int
+    comments: tuple[str, ...] = ()
+    empty_continuation: bool = False
 
 
 def _lstrip_go(text: str) -> str:
@@ -98,6 +109,7 @@ class SourceLines:
 def read_directives(lines: SourceLines, dockerfile: str = "Dockerfile") -> Directives:
     """Parse the leading directive lines (without consuming any line)."""
     found: dict[str, str] = {}
+    where: dict[str, int] = {}
     for number, raw in enumerate(lines.peek_lines(), start=1):
         match = _DIRECTIVE.match(_lstrip_go(raw))
         if match is None:
@@ -111,7 +123,9 @@ def read_directives(lines: SourceLines, dockerfile: str = "Dockerfile") -> Direc
         if key == "escape" and value not in ("\\", "`"):
             raise DockerfileError(f"invalid escape token '{value}' does not match ` or \\", number, dockerfile)
         found[key] = value
-    return Directives(escape=found.get("escape", "\\"), syntax=found.get("syntax"), check=found.get("check"))
+        where[key] = number
+    return Directives(escape=found.get("escape", "\\"), syntax=found.get("syntax"), check=found.get("check"),
+                      lines=where, count=len(where))
 
 
 def _continuation_regex(escape: str) -> re.Pattern[str]:
@@ -123,9 +137,10 @@ def _strip_comment(line: str) -> str:
     return "" if line.startswith("#") else line
 
 
-def logical_lines(lines: SourceLines, escape: str) -> Iterator[LogicalLine]:
+def logical_lines(lines: SourceLines, escape: str, directive_lines: int = 0) -> Iterator[LogicalLine]:
     """Yield the instructions' logical lines; the generator reads ``lines`` lazily, so a consumer may
-    take heredoc body lines from ``lines`` between two items."""
+    take heredoc body lines from ``lines`` between two items. The first ``directive_lines`` lines
+    are parser directives, not comments."""
     continuation = _continuation_regex(escape)
 
     def trim_continuation(text: str) -> tuple[str, bool]:
@@ -133,18 +148,30 @@ def logical_lines(lines: SourceLines, escape: str) -> Iterator[LogicalLine]:
             return continuation.sub(r"\1", text), False
         return text, True
 
+    comments: list[str] = []
     while not lines.at_end():
         raw = lines.next_line()
         start = lines.current_line
+        if _is_comment(raw) and start > directive_lines:
+            # BuildKit drops the line's first byte, not its indentation: "  # a" is "# a"
+            comment = raw[1:].strip()
+            if comment:
+                comments.append(comment)
+            else:
+                comments = []
         text, ended = trim_continuation(_strip_comment(_lstrip_go(raw)))
         if ended and text == "":
             continue
+        empty_continuation = False
         while not ended and not lines.at_end():
             raw = lines.next_line()
             if _is_comment(raw):
                 continue
             if _lstrip_go(raw) == "":
-                continue  # an empty continuation line: BuildKit warns and goes on
+                empty_continuation = True  # BuildKit warns (NoEmptyContinuation) and goes on
+                continue
             more, ended = trim_continuation(raw)
             text += more
-        yield LogicalLine(text=text, line=start, end_line=lines.current_line)
+        yield LogicalLine(text=text, line=start, end_line=lines.current_line, comments=tuple(comments),
+                          empty_continuation=empty_continuation)
+        comments = []

@@ -15,7 +15,7 @@ import difflib
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from executor.dockerfile.errors import DockerfileError
 from executor.dockerfile.flags import extract_flag_words, parse_flags
@@ -63,6 +63,9 @@ class Dockerfile:
     directives: Directives
     global_args: list[ArgInstruction]  # the ARGs before the first FROM
     stages: list[Stage]
+    # instructions whose continuation skipped a blank line, by the line BuildKit reports
+    empty_continuation_lines: tuple[int, ...] = ()
+    text: str = field(default="", repr=False, compare=False)  # as read: build checks quote its lines
 
     @property
     def escape(self) -> str:
@@ -71,9 +74,11 @@ class Dockerfile:
     def find_stage(self, ref: str) -> Stage | None:
         """The stage named ``ref`` (case-insensitive) or, if ``ref`` is a number, at that index: how
         ``COPY --from=`` and ``--target`` refer to stages (a --from must name an earlier stage; the
-        caller compares ``stage.index``). None means ``ref`` is an image reference."""
+        caller compares ``stage.index``). None means ``ref`` is an image reference. Of two stages
+        with one name (BuildKit's DuplicateStageName warning, not an error) the last one wins, as
+        in BuildKit's ``statesByName``."""
         lowered = ref.lower()
-        for stage in self.stages:
+        for stage in reversed(self.stages):
             if stage.name is not None and stage.name == lowered:
                 return stage
         if ref.isascii() and ref.isdigit():
@@ -84,9 +89,15 @@ class Dockerfile:
 
     def earlier_stage(self, ref: str, current: int) -> Stage | None:
         """The stage ``ref`` names if it comes before stage ``current``: only such a stage can be
-        a FROM or --from; otherwise (None) ``ref`` is an image reference."""
-        found = self.find_stage(ref)
-        return found if found is not None and found.index < current else None
+        a FROM or --from; otherwise (None) ``ref`` is an image reference. With a duplicate name,
+        the latest stage before ``current`` (BuildKit resolves a FROM as its stage is added)."""
+        lowered = ref.lower()
+        for stage in reversed(self.stages[:current]):
+            if stage.name is not None and stage.name == lowered:
+                return stage
+        if ref.isascii() and ref.isdigit() and int(ref) < min(current, len(self.stages)):
+            return self.stages[int(ref)]
+        return None
 
 
 def parse_dockerfile(text: str, name: str = "Dockerfile") -> Dockerfile:
@@ -94,12 +105,16 @@ def parse_dockerfile(text: str, name: str = "Dockerfile") -> Dockerfile:
     lines = SourceLines(text)
     directives = read_directives(lines, name)
     instructions: list[Instruction] = []
-    for logical in logical_lines(lines, directives.escape):
+    empty_continuations: list[int] = []
+    for logical in logical_lines(lines, directives.escape, directives.count):
         instruction = _parse_logical(logical, directives.escape, name)
+        if logical.empty_continuation:
+            empty_continuations.append(logical.end_line)
         instructions.append(_read_heredocs(instruction, lines, name))
     if not instructions:
         raise DockerfileError("file with no instructions", max(1, lines.line_count), name)
-    return _assemble(instructions, directives, name)
+    return replace(_assemble(instructions, directives, name), empty_continuation_lines=tuple(empty_continuations),
+                   text=text)
 
 
 def _read_heredocs(instruction: Instruction, lines: SourceLines, dockerfile: str) -> Instruction:
@@ -140,16 +155,10 @@ def _assemble(instructions: list[Instruction], directives: Directives, name: str
     global_args: list[ArgInstruction] = []
     stages: list[Stage] = []
     current: list[Instruction] | None = None
-    names: dict[str, int] = {}
     for ins in instructions:
         if isinstance(ins, FromInstruction):
+            # a name used twice is BuildKit's DuplicateStageName warning (checks), not an error
             stage_name = _stage_name(ins, name)
-            if stage_name is not None:
-                if stage_name in names:
-                    raise DockerfileError(
-                        f"duplicate stage name {stage_name!r} (first used on line {names[stage_name]})", ins.line, name
-                    )
-                names[stage_name] = ins.line
             current = []
             stages.append(
                 Stage(
@@ -258,6 +267,7 @@ def _parse_logical(logical: LogicalLine, escape: str, dockerfile: str) -> Instru
         json=json_form,
         words=words,
         trigger=trigger,
+        comments=logical.comments,
     )
     return typed_instruction(base, escape=escape, dockerfile=dockerfile)
 

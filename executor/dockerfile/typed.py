@@ -10,7 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any
 
-from executor.dockerfile.copy_flags import parse_chmod
+from executor.dockerfile.chmod import parse_chmod
+from executor.dockerfile.copy_flags import parse_chown
 from executor.dockerfile.errors import DockerfileError
 from executor.dockerfile.healthcheck import HealthConfig, validate_healthcheck
 from executor.dockerfile.instructions import (
@@ -77,9 +78,11 @@ def _run(base: Instruction, where: _Where) -> Instruction:
 
 
 def _copy_fields(base: Instruction, where: _Where) -> dict[str, Any]:
-    chmod = base.flag("chmod")
+    chmod, chown = base.flag("chmod"), base.flag("chown")
     if chmod is not None and "$" not in chmod:
         parse_chmod(where.literal(chmod), line=where.line, dockerfile=where.dockerfile)
+    if chown is not None and "$" not in chown:
+        parse_chown(where.literal(chown), line=where.line, dockerfile=where.dockerfile)
     return {**_common(base), "sources": tuple(base.words[:-1]), "dest": base.words[-1],
             "chown": base.flag("chown"), "chmod": chmod, "link": base.flag_is_true("link"),
             "exclude": tuple(base.flag_values("exclude"))}
@@ -91,7 +94,11 @@ def _copy(base: Instruction, where: _Where) -> Instruction:
 
 
 def _add(base: Instruction, where: _Where) -> Instruction:
-    return AddInstruction(**_copy_fields(base, where), checksum=base.flag("checksum"),
+    checksum, sources = base.flag("checksum"), base.words[:-1]
+    if checksum is not None and not any("$" in word for word in sources) and (
+            len(sources) != 1 or not sources[0].startswith(("http://", "https://"))):
+        raise where.fail("ADD --checksum needs exactly one source, an http(s) URL")
+    return AddInstruction(**_copy_fields(base, where), checksum=checksum,
                           keep_git_dir=base.flag_is_true("keep-git-dir"))
 
 

@@ -1,5 +1,8 @@
 """``docker save``-style tarballs of one image (``docker load``, ``podman load`` and skopeo read
-them), as go-containerregistry's ``tarball.Write``; written aside and renamed into place."""
+them), as go-containerregistry's ``tarball.Write``; and, since that format has no room for an
+index, OCI archives of an image index (an OCI layout in a tar, as BuildKit's ``type=oci`` output:
+``skopeo copy --all oci-archive:PATH ...``, ``podman load``). Written aside and renamed into
+place."""
 
 from __future__ import annotations
 
@@ -12,9 +15,11 @@ from pathlib import Path
 from typing import BinaryIO
 
 from executor.atomic import atomic_file
+from executor.image.index import ImageIndex
+from executor.image.layout import index_layout_files
 from executor.image.model import Image, ManifestBytes
 
-__all__ = ["write_tarball"]
+__all__ = ["write_index_archive", "write_tarball"]
 
 log = logging.getLogger("lamina")
 
@@ -33,6 +38,15 @@ def write_tarball(image: Image, serialized: ManifestBytes, path: Path, tags: lis
         manifest = [{"Config": config_name, "RepoTags": tags, "Layers": layer_names}]
         _add_bytes(tar, "manifest.json", json.dumps(manifest).encode())
     log.info("wrote image tarball %s", path)
+
+
+def write_index_archive(index: ImageIndex, path: Path, ref_names: list[str]) -> None:
+    """The OCI layout of ``index`` (``layout.index_layout_files``) as one uncompressed tar."""
+    with atomic_file(path, durable=True) as out, tarfile.open(fileobj=out, mode="w|",
+                                                              format=tarfile.PAX_FORMAT) as tar:
+        for file in index_layout_files(index, ref_names):
+            _add_stream(tar, file.name, file.size, file.opener)
+    log.info("wrote OCI archive %s (an index of %d images)", path, len(index.images))
 
 
 def _add_stream(tar: tarfile.TarFile, name: str, size: int,

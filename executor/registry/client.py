@@ -17,6 +17,7 @@ from executor.http import TLSOptions
 from .auth import AuthFlow, Challenge
 from .blobs import DEFAULT_CHUNK_SIZE, Blobs
 from .credentials import CredentialSource
+from .errors import RegistryError
 from .manifest import Manifest, ManifestIndex, Platform
 from .manifests import Manifests
 from .transport import DEFAULT_RETRY, DEFAULT_TIMEOUT, RetryPolicy, Transport, is_loopback
@@ -87,6 +88,20 @@ class RegistryClient:
     def put_manifest(self, repository: str, reference: str, data: bytes, media_type: str) -> str:
         """PUT the exact ``data``; returns its digest (the registry's, or computed)."""
         return self._manifests.put(repository, reference, data, media_type)
+
+    def has_referrers_api(self, repository: str, digest: str) -> bool:
+        """Whether the registry answers OCI 1.1's ``GET /v2/<repository>/referrers/<digest>``
+        (it then lists an artifact by its ``subject`` itself; docker-registry 2.8 does not)."""
+        try:
+            self._transport.request(
+                "GET", f"/v2/{repository}/referrers/{digest}",
+                action=f"list referrers of {self.registry}/{repository}@{digest}",
+                scopes=self._transport.auth.scopes(repository)).close()
+        except RegistryError as error:
+            if error.status in (400, 404, 405):
+                return False
+            raise
+        return True
 
     # -- blobs -------------------------------------------------------------------------------
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +16,7 @@ from executor.image.media_types import (
     OCI_INDEX,
     OCI_MANIFEST,
 )
+from executor.image.platform import Platform
 
 from .errors import PlatformNotFound, UnsupportedManifest
 
@@ -25,33 +26,6 @@ SCHEMA1_TYPES = frozenset({DOCKER_MANIFEST_SCHEMA1, DOCKER_MANIFEST_SCHEMA1_SIGN
 # What we ask for, best first; schema 1 is deliberately absent (registries then convert or refuse).
 MANIFEST_ACCEPT = ", ".join((OCI_INDEX, DOCKER_MANIFEST_LIST, OCI_MANIFEST,
                              DOCKER_MANIFEST_SCHEMA2))
-
-
-@dataclass(frozen=True)
-class Platform:
-    os: str
-    architecture: str
-    variant: str | None = None
-
-    @classmethod
-    def parse(cls, text: str) -> Platform:
-        """``linux/arm64/v8`` -> Platform("linux", "arm64", "v8")."""
-        parts = text.split("/")
-        if len(parts) not in (2, 3) or not all(parts):
-            raise ValueError(f"platform {text!r} is not os/arch[/variant]")
-        return cls(*parts)
-
-    @classmethod
-    def of(cls, value: Platform | Sequence[str]) -> Platform:
-        return value if isinstance(value, Platform) else cls(*value)
-
-    def matches(self, candidate: Platform) -> bool:
-        """Whether an index entry's ``candidate`` satisfies this wanted platform."""
-        return (self.os == candidate.os and self.architecture == candidate.architecture
-                and (self.variant is None or self.variant == candidate.variant))
-
-    def __str__(self) -> str:
-        return "/".join(p for p in (self.os, self.architecture, self.variant) if p)
 
 
 @dataclass(frozen=True)
@@ -87,10 +61,7 @@ class Descriptor:
         if self.annotations:
             out["annotations"] = dict(self.annotations)
         if self.platform is not None:
-            out["platform"] = {"os": self.platform.os,
-                               "architecture": self.platform.architecture}
-            if self.platform.variant:
-                out["platform"]["variant"] = self.platform.variant
+            out["platform"] = self.platform.to_json()
         return out
 
 

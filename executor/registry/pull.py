@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from executor.errors import BuildError
-from executor.image import Image, RemoteLayer
+from executor.image import Image, Platform, RemoteLayer
 from executor.image.media_types import MAX_CONFIG_SIZE
 
 from .manifest import Manifest
@@ -47,19 +47,22 @@ log = logging.getLogger("lamina")
 
 
 def load_base_image(name: str, clients: RegistryClients,
-                    cache: LocalImages | None = None) -> Image:
+                    cache: LocalImages | None = None,
+                    platform: Platform | Sequence[str] | None = None) -> Image:
+    """``platform`` (a stage's FROM --platform) selects from an index instead of the clients'
+    platform (--custom-platform's, or the one being built)."""
     if name.lower() == "scratch":
         # --custom-platform names the platform of an image built from nothing
-        os_name, architecture, *variant = clients.options.platform
-        extra = {"variant": variant[0]} if variant else {}
-        return Image.empty().with_config_values(os=os_name, architecture=architecture, **extra)
+        wanted = Platform.of(platform if platform is not None else clients.options.platform)
+        extra = {"variant": wanted.variant} if wanted.variant else {}
+        return Image.empty().with_config_values(os=wanted.os, architecture=wanted.architecture, **extra)
     ref = parse_reference(name)
     if cache is not None and ref.digest:  # pinned: the cache can answer without the registry
         cached = cache.lookup(ref.digest)
         if cached is not None:
             return _cached_image(name, ref, cached)
     # --registry-map/--registry-mirror may route the pull elsewhere; layers then come from there
-    pulled = clients.pull_manifest(ref)
+    pulled = clients.pull_manifest(ref, platform)
     ref, manifest = pulled.reference, pulled.manifest
     # a tag, or the digest of an index: the cache is keyed by the platform's manifest digest
     if cache is not None and manifest.digest != ref.digest:

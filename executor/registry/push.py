@@ -1,5 +1,6 @@
-"""Writing one image to registry repositories, as go-containerregistry's ``remote.Write``: every
-blob first (uploaded once per registry, mounted elsewhere), then the manifests."""
+"""Writing one image, or one image index, to registry repositories, as go-containerregistry's
+``remote.Write`` and ``remote.WriteIndex``: every blob first (uploaded once per registry, mounted
+elsewhere), then the manifests; an index's images by digest before the index at its tag."""
 
 from __future__ import annotations
 
@@ -10,14 +11,14 @@ from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
 from executor.events import event
-from executor.image import Image, ManifestBytes
+from executor.image import Image, ImageIndex, ManifestBytes, sha256_digest
 
 from .client import RegistryClient
 from .errors import RegistryError
 from .reference import ImageReference, parse_reference
 
 __all__ = ["Blob", "PushClients", "check_push_permissions", "image_blobs", "immutable_tag_refusal",
-           "push_blobs", "push_image"]
+           "push_blobs", "push_image", "push_index", "put_tagged_manifest"]
 
 log = logging.getLogger("lamina")
 
@@ -111,18 +112,52 @@ def push_image(image: Image, serialized: ManifestBytes, destinations: Sequence[s
     targets = [parse_reference(d) for d in destinations]
     push_blobs(image_blobs(image, serialized), targets, clients)
     for ref in targets:
-        try:
-            clients.for_push(ref.registry).put_manifest(ref.repository, ref.digest or ref.tag or "latest",
-                                                        serialized.manifest, serialized.media_type)
-        except RegistryError as error:
-            if not (ignore_immutable_tags and immutable_tag_refusal(error)):
-                raise
-            log.warning("%s: not pushed, the tag is immutable and the registry keeps it as it is "
-                        "(--push-ignore-immutable-tag-errors): %s", ref, error,
-                        extra=event("manifest.kept", destination=str(ref), digest=serialized.digest))
-            continue
-        log.info("pushed %s@%s", ref, serialized.digest,
-                 extra=event("manifest.pushed", destination=str(ref), digest=serialized.digest))
+        put_tagged_manifest(ref, serialized.manifest, serialized.media_type, clients,
+                            ignore_immutable_tags=ignore_immutable_tags)
+
+
+def push_index(index: ImageIndex, destinations: Sequence[str], clients: PushClients, *,
+               ignore_immutable_tags: bool = False) -> None:
+    """Every image's blobs to every destination, then each image's manifest by its digest, and
+    only then the index at the destination's tag: a reader of the tag never finds an index naming
+    a manifest that is not there yet. Blobs the images share (a base layer) go once."""
+    targets = [parse_reference(d) for d in destinations]
+    blobs: dict[str, Blob] = {}
+    for child in index.images:
+        for blob in image_blobs(child.image, child.serialized):
+            blobs.setdefault(blob.digest, blob)
+    push_blobs(list(blobs.values()), targets, clients)
+    for ref in targets:
+        client = clients.for_push(ref.registry)
+        for child in index.images:
+            serialized = child.serialized
+            client.put_manifest(ref.repository, serialized.digest, serialized.manifest,
+                                serialized.media_type)
+            log.info("%s: pushed the %s image %s", ref.context_name, child.platform,
+                     serialized.digest,
+                     extra=event("manifest.pushed", destination=f"{ref.context_name}@{serialized.digest}",
+                                 digest=serialized.digest, platform=str(child.platform)))
+        put_tagged_manifest(ref, index.serialized.manifest, index.serialized.media_type, clients,
+                            ignore_immutable_tags=ignore_immutable_tags)
+
+
+def put_tagged_manifest(ref: ImageReference, data: bytes, media_type: str, clients: PushClients, *,
+                        ignore_immutable_tags: bool = False) -> None:
+    """PUT a manifest (or index) at ``ref``'s tag (or digest). With ``ignore_immutable_tags`` a
+    registry keeping an immutable tag as it is is a warning, not an error."""
+    digest = sha256_digest(data)
+    try:
+        clients.for_push(ref.registry).put_manifest(ref.repository, ref.digest or ref.tag or "latest",
+                                                    data, media_type)
+    except RegistryError as error:
+        if not (ignore_immutable_tags and immutable_tag_refusal(error)):
+            raise
+        log.warning("%s: not pushed, the tag is immutable and the registry keeps it as it is "
+                    "(--push-ignore-immutable-tag-errors): %s", ref, error,
+                    extra=event("manifest.kept", destination=str(ref), digest=digest))
+        return
+    log.info("pushed %s@%s", ref, digest,
+             extra=event("manifest.pushed", destination=str(ref), digest=digest))
 
 
 def _blob_event(ref: ImageReference, blob: Blob, how: str) -> dict[str, object]:

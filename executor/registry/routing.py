@@ -4,8 +4,8 @@ pulls are routed (``--registry-map`` / ``--registry-mirror``, falling back to th
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from executor.options import RegistryOptions
@@ -14,6 +14,7 @@ from executor.registry import (
     ImageReference,
     Manifest,
     NotFoundError,
+    Platform,
     RegistryClient,
     RegistryError,
     RegistryUnreachable,
@@ -65,6 +66,11 @@ class RegistryClients:
                 push=not pull)
         return self._clients[key]
 
+    def for_platform(self, platform: Sequence[str]) -> RegistryClients:
+        """The same clients (sessions, tokens, credentials), pulling ``platform``'s images from
+        an index: each platform of a multi-platform build in turn."""
+        return replace(self, options=replace(self.options, platform=tuple(platform)))
+
     def for_pull(self, registry: str) -> RegistryClient:
         return self._client(registry, "pull")
 
@@ -85,17 +91,18 @@ class RegistryClients:
             candidates.append(ref)
         return candidates
 
-    def pull_manifest(self, ref: ImageReference) -> PulledManifest:
-        """The image manifest for the configured platform, from the first candidate that has it.
-        A mirror that lacks the image or cannot be reached is skipped; the last failure is
-        raised when none has it."""
+    def pull_manifest(self, ref: ImageReference,
+                      platform: Platform | Sequence[str] | None = None) -> PulledManifest:
+        """The image manifest for ``platform`` (default the configured one), from the first
+        candidate that has it. A mirror that lacks the image or cannot be reached is skipped; the
+        last failure is raised when none has it."""
+        wanted = Platform.of(platform if platform is not None else self.options.platform)
         candidates = self.pull_candidates(ref)
         failure: RegistryError | None = None
         for candidate in candidates:
             client = self.for_pull(candidate.registry)
             try:
-                manifest = client.get_manifest(candidate.repository, candidate.identifier,
-                                               self.options.platform)
+                manifest = client.get_manifest(candidate.repository, candidate.identifier, wanted)
             except (NotFoundError, RegistryUnreachable) as error:
                 if candidate is not candidates[-1]:
                     log.info("%s not available from %s (%s); trying the next registry",

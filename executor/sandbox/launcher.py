@@ -1,16 +1,16 @@
 """Runs one RUN command. In container mode (root ``/``) beside the executor, confined by Landlock
-(landlock.py). In sandbox mode inside its root as a container runtime would: private mount and
-PID namespaces, the root made the namespace's own root with ``pivot_root`` (so no chroot escape
-leads back to the host), mounted ``nodev`` (device nodes shipped in a layer are inert; /dev holds
-only the usual safe nodes), and the capability bounding set cut to Docker's default set.
+(landlock.py), its mounts in a namespace of its own or placed in the root by the executor. In
+sandbox mode inside its root as a container runtime would: private mount and PID namespaces, the
+root made the namespace's own root with ``pivot_root`` (no chroot escape leads back to the host),
+mounted ``nodev`` (a layer's device nodes are inert; /dev holds only the usual safe nodes), the
+capability bounding set cut to Docker's default set.
 
-Started as ``python -I -S launcher.py FD`` (the JSON spec is read from pipe FD, keeping the
-environment out of the process list) by ``executor.sandbox.runner``; it imports only the
-standard library so it starts fast and works whatever is installed in the build root, and nothing
-once it has changed root (the library is then out of view; see ``_exec``). Every mount it
-makes lives in its own mount namespace, so the kernel removes them all when the command's last
-process exits, even when the executor is killed: no mount is ever left behind on the host.
-"""
+Started as ``python -I -S launcher.py FD`` (the spec is read from pipe FD, keeping the environment
+out of the process list) by ``executor.sandbox.runner``; it imports only the standard library so it
+starts fast whatever is installed in the build root, and nothing once it has changed root (the
+library is then out of view; see ``_exec``). Every mount it makes lives in its own mount namespace:
+the kernel removes them all when the command's last process exits, even when the executor is
+killed, so no mount is ever left behind on the host."""
 
 from __future__ import annotations
 
@@ -19,23 +19,14 @@ import marshal
 import os
 import signal
 import sys
+import time
 
-CLONE_NEWNS = 0x00020000
-CLONE_NEWPID = 0x20000000
-CLONE_NEWNET = 0x40000000
-SIOCGIFFLAGS = 0x8913
-SIOCSIFFLAGS = 0x8914
-IFF_UP = 0x1
-MS_RDONLY = 1
-MS_NOSUID = 2
-MS_NODEV = 4
-MS_NOEXEC = 8
-MS_REMOUNT = 32
-MS_BIND = 4096
-MS_REC = 16384
+CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWNET = 0x00020000, 0x20000000, 0x40000000
+SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC = 1, 2, 4, 8, 32, 4096, 16384
 MS_PRIVATE = 1 << 18
 MNT_DETACH = 2
-PR_CAPBSET_DROP = 24
+PR_CAPBSET_DROP, PR_SET_CHILD_SUBREAPER = 24, 36
 # pivot_root has no libc wrapper: its system call number, by machine
 SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "riscv64": 41, "ppc64le": 203, "s390x": 217,
                   "armv7l": 218, "armv8l": 218}
@@ -48,9 +39,8 @@ DEVICE_NODES = ("null", "zero", "full", "random", "urandom", "tty")
 # Where a command without PATH in its environment is looked up: Docker's (BuildKit's DefaultPathEnv).
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-# The interpreter's own symbols include libc's; ctypes.util.find_library would run ldconfig, and
-# json would import re: this process starts for every RUN, so it imports little
-# (the spec comes as marshal data from the same interpreter).
+# The interpreter's own symbols include libc's; ctypes.util.find_library would run ldconfig, and json
+# would import re: this process starts for every RUN, so it imports little (the spec is marshal data).
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
@@ -66,12 +56,9 @@ def _mount(source: str | None, target: str, fstype: str | None, flags: int, data
 
 
 def _place_file(target: str, content: bytes) -> None:
-    """Write a host file's copy (resolv.conf, hosts) at ``target``, called after chroot so that
-    symlinks in the path resolve inside the root.
-
-    A copy, not a bind mount: a RUN may then replace or delete it, or all of /etc, without the
-    EBUSY a mount point gives; the build keeps these paths out of every layer.
-    """
+    """Write a host file's copy (resolv.conf, hosts) at ``target`` after chroot (symlinks in the path
+    resolve inside the root). A copy, not a bind mount: a RUN may replace or delete it, or all of
+    /etc, without a mount point's EBUSY; the build keeps these paths out of every layer."""
     directory = os.path.dirname(target)
     if not os.path.isdir(directory):
         return  # no /etc (FROM scratch): nothing to place it in
@@ -119,17 +106,12 @@ def _setup_dev(root: str) -> None:
 
 def _mount_point(root: str, target: str, is_dir: bool) -> str:
     """The host path of ``target`` (resolved inside the root by the caller), created if missing.
-
     The executor creates mount points in the root beforehand and removes them afterwards, so that
-    they never reach a layer; creating one here only happens inside this namespace's own /dev tmpfs.
-    """
+    they never reach a layer; creating one here only happens inside this namespace's own /dev tmpfs."""
     path = os.path.join(root, target.lstrip("/"))
-    if is_dir:
-        os.makedirs(path, exist_ok=True)
-    else:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        if not os.path.lexists(path):
-            open(path, "a").close()
+    os.makedirs(path if is_dir else os.path.dirname(path), exist_ok=True)
+    if not is_dir and not os.path.lexists(path):
+        open(path, "a").close()
     return path
 
 
@@ -200,8 +182,7 @@ def _pivot_into(root: str) -> None:
 
 
 def _drop_capabilities(last_capability: int) -> None:
-    """Cut the bounding set to Docker's defaults: the command and everything it executes can
-    never hold another capability, root or setuid."""
+    """Cut the bounding set to Docker's defaults, for the command and all it executes, setuid too."""
     for capability in range(last_capability + 1):
         if capability not in DOCKER_DEFAULT_CAPABILITIES:
             _check(_libc.prctl(PR_CAPBSET_DROP, ctypes.c_ulong(capability), 0, 0, 0),
@@ -268,17 +249,8 @@ def _exec(spec: dict) -> None:
 
 
 def _wait_as_init(child: int) -> int:
-    """Reap every process of the namespace until the command itself exits; return its status."""
-    while True:
-        try:
-            pid, status = os.wait()
-        except ChildProcessError:
-            return 1
-        if pid == child:
-            return os.waitstatus_to_exitcode(status)
-
-
-def _forward_signals(child: int) -> None:
+    """Pass signals on to ``child``; reap every process (of the namespace, or orphaned to this
+    subreaper) until ``child`` itself exits; return its status."""
     def forward(signum: int, _frame: object) -> None:
         try:
             os.kill(child, signum)
@@ -287,6 +259,13 @@ def _forward_signals(child: int) -> None:
 
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(signum, forward)
+    while True:
+        try:
+            pid, status = os.wait()
+        except ChildProcessError:
+            return 1
+        if pid == child:
+            return os.waitstatus_to_exitcode(status)
 
 
 def _loopback_up() -> None:
@@ -302,8 +281,7 @@ def _loopback_up() -> None:
 
 
 def _join_network(path: str) -> None:
-    """``sandbox``: join the build's network namespace (held by ``hold_network``, slirp4netns
-    attached to it once for the whole build)."""
+    """``sandbox``: the build's network namespace (``hold_network``'s, slirp4netns attached once)."""
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     try:
         _check(_libc.setns(fd, CLONE_NEWNET), "joining the build's network namespace")
@@ -334,14 +312,32 @@ def _exit_with(code: int) -> None:
 
 
 def _run_beside(spec: dict) -> None:
-    """Container mode without mounts: no namespaces (an unprivileged container allows none),
-    only the confinement, then the command in this very process."""
+    """Container mode without a namespace (an unprivileged container allows none): the confinement,
+    then the command in this very process or, with ``reap`` (its mounts are placed in the root), in
+    a child whose leftovers die with it, before the executor restores the root: this process is
+    their subreaper, so orphans come back to it and none gets away."""
     try:
-        _enter(spec, {}, _last_capability())
+        if not spec.get("reap"):
+            _enter(spec, {}, _last_capability())
+            _exec(spec)
+        _check(_libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), "becoming a subreaper")
     except OSError as error:
         print(f"lamina: confining the command failed: {error}", file=sys.stderr)
         os._exit(125)
-    _exec(spec)
+    code, me = _run_command(spec, {}, _last_capability()), str(os.getpid()).encode()
+    while True:  # kill this process's children (a killed one's come back to it) until none is left
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                with open(f"/proc/{pid}/stat", "rb") as stat:
+                    if stat.read().rsplit(b")", 1)[1].split()[1] == me:
+                        os.kill(int(pid), signal.SIGKILL)
+            except (OSError, IndexError):
+                continue
+        try:
+            if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                time.sleep(0.01)  # none has exited yet
+        except ChildProcessError:
+            _exit_with(code)
 
 
 def main() -> None:
@@ -368,21 +364,24 @@ def run(spec: dict) -> None:
         os._exit(125)
     init = os.fork()
     if init:
-        _forward_signals(init)
         _exit_with(_wait_as_init(init))
     # PID 1 of the new namespace: mounts, then the command as its child. When this process exits
     # the kernel kills whatever the command left running, as a container runtime would.
     try:
-        copies = _read_copies(spec)  # host files, read while the host is still in view
+        # host files, read while the host is still in view (on / they are the container's own)
+        copies = _read_copies(spec) if spec["root"] != "/" else {}
         last_capability = _last_capability()
         _setup_mounts(spec)
         if spec["root"] != "/":
             _pivot_into(spec["root"])
-        else:
-            copies = {}
     except OSError as error:
         print(f"lamina: preparing the sandbox failed: {error}", file=sys.stderr)
         os._exit(125)
+    _exit_with(_run_command(spec, copies, last_capability))
+
+
+def _run_command(spec: dict, copies: dict[str, bytes], last_capability: int) -> int:
+    """The command in a child of this process, which passes signals on and reaps until it exits."""
     command = os.fork()
     if command == 0:
         signal.signal(signal.SIGINT, signal.SIG_DFL)
@@ -392,8 +391,7 @@ def run(spec: dict) -> None:
             print(f"lamina: entering the sandbox failed: {error}", file=sys.stderr)
             os._exit(125)
         _exec(spec)
-    _forward_signals(command)
-    _exit_with(_wait_as_init(command))
+    return _wait_as_init(command)
 
 
 if __name__ == "__main__":

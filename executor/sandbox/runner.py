@@ -1,25 +1,30 @@
-"""How a RUN command executes: on ``/`` beside the executor (confined by Landlock), or inside a
-sandbox root of its own (namespaces, pivot_root; see launcher.py)."""
+"""How a RUN command executes: on ``/`` beside the executor (confined by Landlock; its mounts
+mounted privately or, where the container allows no mount namespace, placed: placement.py), or
+inside a sandbox root of its own (namespaces, pivot_root; see launcher.py)."""
 
 from __future__ import annotations
 
 import marshal
 import os
 import shutil
+import subprocess
 import sys
-from dataclasses import dataclass, field
+from contextlib import ExitStack
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
 from executor.errors import BuildError
 from executor.sandbox.bundle import BundleSeal
 from executor.sandbox.network import SandboxNetwork
+from executor.sandbox.placement import Placement, held_lock, placed
 from executor.sandbox.processes import run_forwarding_signals
 
 LAUNCHER = Path(__file__).with_name("launcher.py")
 
 # Files a RUN command needs from the host but that never belong in a layer.
 HOST_FILES = ("etc/resolv.conf", "etc/hosts")
+CAP_SYS_ADMIN = 21  # what mount(2) and unshare(CLONE_NEWNS) need
 
 
 @dataclass(frozen=True)
@@ -30,15 +35,25 @@ class BindMount:
     source: Path
     target: str  # absolute path inside the build root, symlinks already resolved
     readonly: bool = True
+    # The source is this command's alone (a writable cache, a private copy): placed rather than
+    # mounted, it is moved into place and back instead of copied.
+    movable: bool = False
+    # A cache other commands may use at the same time (sharing=shared): placed, it can be in one
+    # place only, so the runner holds this lock meanwhile (as for sharing=locked).
+    lock: Path | None = None
 
     def launch_spec(self) -> dict[str, object]:
         return {"kind": "bind", "source": str(self.source), "target": self.target, "readonly": self.readonly}
+
+    def place(self, placement: Placement) -> None:
+        placement.tree(self.source, self.target, move=self.movable)
 
 
 @dataclass(frozen=True)
 class InlineFile:
     """A read-only file made from bytes held in memory (a secret, a heredoc script). The launcher
-    writes it to a tmpfs private to the command, so its bytes never touch a disk or the root."""
+    writes it to a tmpfs private to the command, so its bytes never touch a disk or the root; only
+    where no mount can be made is it a file in the root for the command's time (placement.py)."""
 
     target: str
     content: bytes = field(repr=False)
@@ -50,6 +65,9 @@ class InlineFile:
         return {"kind": "file", "target": self.target, "content": self.content,
                 "mode": self.mode, "uid": self.uid, "gid": self.gid}
 
+    def place(self, placement: Placement) -> None:
+        placement.file(self.target, self.content, mode=self.mode, uid=self.uid, gid=self.gid)
+
 
 @dataclass(frozen=True)
 class TmpfsMount:
@@ -58,6 +76,9 @@ class TmpfsMount:
 
     def launch_spec(self) -> dict[str, object]:
         return {"kind": "tmpfs", "target": self.target, "size": self.size}
+
+    def place(self, placement: Placement) -> None:
+        placement.empty_directory(self.target)
 
 
 Mount = BindMount | InlineFile | TmpfsMount
@@ -126,16 +147,20 @@ class Confinement:
                 "deny_tcp": network == "none"}
 
 
-@dataclass(frozen=True)
+@dataclass
 class HostRunner:
     """Container mode: the root is ``/``, the command runs beside the executor as in kaniko, but
     through the launcher, which confines it (``confinement``; None where the kernel has no
-    Landlock) and, for RUN --mount, gives it a mount namespace of its own. ``scratch`` lies in
-    the kaniko dir, which is never snapshotted; ``bundle`` is checked after every command."""
+    Landlock). For RUN --mount it gets a mount namespace of its own where the container allows
+    one (``mount_namespaces``; None: tried with the first such command); else, as under Docker's
+    default capabilities, the mounts are placed in ``/`` for the command's time (placement.py).
+    ``scratch`` lies directly in the kaniko dir, which is never snapshotted and never a mount's
+    target; ``bundle`` is checked after every command."""
 
     scratch: Path = Path("/kaniko/sandbox")
     confinement: Confinement | None = None
     bundle: BundleSeal | None = None
+    mount_namespaces: bool | None = None
 
     def close(self) -> None:
         pass
@@ -159,17 +184,60 @@ class HostRunner:
         if spec.network == "none" and (self.confinement is None or not self.confinement.tcp):
             raise BuildError("RUN --network=none needs Landlock ABI 4 (Linux 6.7) on / to keep the "
                              "command off the network; this kernel cannot, and the build stops here")
-        if not spec.mounts and self.confinement is None:
-            return run_forwarding_signals(
-                list(spec.argv), env=spec.env, cwd=spec.cwd, user=spec.uid, group=spec.gid,
-                extra_groups=list(spec.groups), close_fds=True, process_group=True)
         staging = self.scratch / "staging"
         staging.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if spec.mounts and not self._can_mount():
+            return self._run_placed(spec, staging)
         launch = _launch_spec(spec, Path("/"), staging, {}, "host")
         launch["namespaces"] = bool(spec.mounts)  # private mounts; nothing else needs one
+        # As a docker build RUN's container: what the command leaves running ends with it, so no
+        # process of one step lives on to read what a later step's mounts place in / (a secret)
+        launch["reap"] = not spec.mounts
         if self.confinement is not None:
             launch["confine"] = self.confinement.launch_spec(spec.network)
         return _start_launcher(launch, process_group=not spec.mounts)
+
+    def _can_mount(self) -> bool:
+        if self.mount_namespaces is None:
+            self.mount_namespaces = _mount_namespaces_allowed(self.scratch / "staging")
+        return self.mount_namespaces
+
+    def _run_placed(self, spec: ProcessSpec, staging: Path) -> int:
+        launch = _launch_spec(replace(spec, mounts=()), Path("/"), staging, {}, "host")
+        launch["namespaces"] = False
+        launch["reap"] = True  # what the command leaves running dies before the root is restored
+        if self.confinement is not None:
+            launch["confine"] = self.confinement.launch_spec(spec.network)
+        with ExitStack() as locks:
+            for mount in spec.mounts:
+                if isinstance(mount, BindMount) and mount.lock is not None:
+                    locks.enter_context(held_lock(mount.lock))
+            with placed(spec.mounts, root=Path("/"), aside=self.scratch / "aside", protected=self.scratch.parent):
+                return _start_launcher(launch, process_group=True)
+
+
+def _mount_namespaces_allowed(staging: Path) -> bool:
+    """Whether a command on ``/`` can have mounts of its own here: CAP_SYS_ADMIN, and no seccomp or
+    AppArmor profile refusing unshare or mount (Docker's default ones refuse them even with the
+    capability added), so the launcher is tried once, mounting a tmpfs on ``staging``."""
+    if not _has_capability(CAP_SYS_ADMIN):
+        return False
+    trial = {"root": "/", "argv": [sys.executable, "-I", "-S", "-c", ""], "env": {}, "network": "host",
+             "mounts": [TmpfsMount(target=str(staging), size=4096).launch_spec()]}
+    return run_forwarding_signals([sys.executable, "-I", "-S", str(LAUNCHER)], marshal.dumps(trial),
+                                  close_fds=True, env={"PATH": os.defpath},
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) == 0
+
+
+def _has_capability(number: int) -> bool:
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("CapEff:"):
+                    return bool(int(line.split()[1], 16) >> number & 1)
+    except (OSError, ValueError):
+        pass
+    return False
 
 
 @dataclass

@@ -12,6 +12,7 @@ import pytest
 from executor.cache import digest_json
 from tests.cache.cache_builds import JSON_LOG, cache_hits, ran
 from tests.support.executor import ExecutorRun, run_executor, write_context
+from tests.support.readback import pull_image
 from tests.support.registry import RunningRegistry
 
 DOCKERFILE = """FROM {base}
@@ -97,3 +98,44 @@ def test_args_a_stage_inherits_are_in_its_keys(tmp_path: Path, registry: Running
     again = _build(tmp_path / "two", context, registry, "inherit2", *args, "--build-arg", "NAME=a")
     changed = _build(tmp_path / "three", context, registry, "inherit3", *args, "--build-arg", "NAME=b")
     assert len(ran(first)) == 1 and ran(again) == [] and len(ran(changed)) == 1
+
+
+def test_a_changed_from_stage_reruns_what_reads_it(tmp_path: Path, registry: RunningRegistry,
+                                                   busybox_image: str) -> None:
+    """COPY --from and RUN --mount from= read another stage's files: their keys cover that
+    content, so a change in the earlier stage reruns the RUN after them, never a stale layer."""
+    dockerfile = f"""FROM {busybox_image} AS source
+COPY a.txt /a.txt
+FROM {busybox_image}
+COPY --from=source /a.txt /copied.txt
+RUN cat /copied.txt > /seen-by-copy.txt
+RUN --mount=type=bind,from=source,source=/a.txt,target=/tmp/m cat /tmp/m > /seen-by-mount.txt
+"""
+    args = ("--reproducible", "--cache-repo", f"{registry.host}/cached/from-stage")
+    context = write_context(tmp_path / "context", dockerfile, {"a.txt": "one\n"})
+    first = _build(tmp_path / "one", context, registry, "fromstage1", *args)
+    again = _build(tmp_path / "two", context, registry, "fromstage2", *args)
+    (context / "a.txt").write_text("two\n")
+    changed = _build(tmp_path / "three", context, registry, "fromstage3", *args)
+    assert len(ran(first)) == 2 and ran(again) == [] and len(ran(changed)) == 2, changed.stderr
+    image = pull_image(registry, registry.ref("cached/fromstage3"), tmp_path / "pulled")
+    tree = image.tree()
+    assert tree["/seen-by-copy.txt"].content == b"two\n"
+    assert tree["/seen-by-mount.txt"].content == b"two\n"
+
+
+def test_a_changed_bind_mounted_context_file_reruns_the_run(tmp_path: Path, registry: RunningRegistry,
+                                                            busybox_image: str) -> None:
+    """RUN --mount=type=bind reads context files that no layer holds: the key covers them."""
+    dockerfile = f"""FROM {busybox_image}
+RUN --mount=type=bind,source=req.txt,target=/tmp/req.txt cat /tmp/req.txt > /installed.txt
+"""
+    args = ("--reproducible", "--cache-repo", f"{registry.host}/cached/bind")
+    context = write_context(tmp_path / "context", dockerfile, {"req.txt": "v1\n"})
+    first = _build(tmp_path / "one", context, registry, "bind1", *args)
+    again = _build(tmp_path / "two", context, registry, "bind2", *args)
+    (context / "req.txt").write_text("v2\n")
+    changed = _build(tmp_path / "three", context, registry, "bind3", *args)
+    assert len(ran(first)) == 1 and ran(again) == [] and len(ran(changed)) == 1, changed.stderr
+    tree = pull_image(registry, registry.ref("cached/bind3"), tmp_path / "pulled").tree()
+    assert tree["/installed.txt"].content == b"v2\n"

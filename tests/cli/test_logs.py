@@ -49,7 +49,7 @@ def test_a_build_logged_as_json_reports_its_events(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr
     entries = [json.loads(line) for line in run.stderr.splitlines()]
     events = [e["event"] for e in entries if "event" in e]
-    assert events == ["stage.start", "step.start", "layer.written", "image.built"]
+    assert events == ["stage.start", "root.built", "step.start", "layer.written", "image.built"]
     [built] = [e for e in entries if e.get("event") == "image.built"]
     assert built["digest"].startswith("sha256:")
     [step] = [e for e in entries if e.get("event") == "step.start"]

@@ -15,6 +15,16 @@ from executor.dockerfile import ShellLexer, parse_dockerfile
 from executor.options import CacheOptions
 
 
+class _Stages:
+    """``--from`` sources with known content: each ref's identity is its name reversed."""
+
+    def root_for(self, ref: str) -> Path:
+        raise AssertionError("not used")
+
+    def identity(self, ref: str) -> str:
+        return ref[::-1]
+
+
 class _NoLayers:
     def lookup(self, key: str) -> None:
         return None
@@ -33,7 +43,7 @@ def ctx(tmp_path: Path) -> StepContext:
     state.args["V"] = "1"
     return StepContext(root=tmp_path / "root", files=BuildContextFiles.load(context),
                        runner=None,  # type: ignore[arg-type]  # nothing runs here
-                       state=state, lexer=ShellLexer())
+                       state=state, lexer=ShellLexer(), from_sources=_Stages())
 
 
 def _commands(text: str):  # type: ignore[no-untyped-def]
@@ -46,7 +56,8 @@ def test_what_each_command_answers(ctx: StepContext) -> None:
         "ENV A=1\n")
     assert copy.cache_inputs(ctx) == CacheInputs(layer="copy", context_sources=("a.txt", "src/"))
     assert add.cache_inputs(ctx) == CacheInputs(layer="copy", context_sources=("src",))
-    assert copy_from.cache_inputs(ctx) == CacheInputs(layer=None, context_sources=None)
+    # COPY --from reads another stage: its key covers that stage's content (FromSources.identity)
+    assert copy_from.cache_inputs(ctx) == CacheInputs(layer=None, context_sources=None, from_refs=("build",))
     assert run.cache_inputs(ctx) == CacheInputs(layer="run")
     assert env.cache_inputs(ctx) == CacheInputs()
     assert [c.cache_layer() for c in (copy, add, copy_from, run, env)] == ["copy", "copy", None, "run", None]
@@ -64,16 +75,19 @@ def test_cacheable_follows_the_options() -> None:
 
 def test_keys_are_the_ones_written_before_typed_instructions(ctx: StepContext) -> None:
     """The key's JSON is what lamina always hashed: keyword, original and raw flags, the config,
-    the declared ARGs and, for COPY/ADD from the context, the files read; existing caches hit."""
+    the declared ARGs and, for COPY/ADD from the context, the files read (and since COPY --from's
+    key covers the stage it reads, that stage's content); existing caches hit."""
     cache = StepCache(_NoLayers(), CacheOptions(enabled=True))
     copy, run, copy_from = _commands("COPY --chmod=0644 --exclude=*.md $SRC src/ /d/\n"
                                      "RUN --mount=type=cache,target=/c --network=host make\n"
                                      "COPY --from=build --link /x /y\n")
-    for command, sources in ((copy, ["a.txt", "src/"]), (run, None), (copy_from, None)):
+    for command, sources, froms in ((copy, ["a.txt", "src/"], None), (run, None, None),
+                                    (copy_from, None, [["build", "dliub"]])):
         instruction = command.instruction
+        args: dict = {"args": {"V": "1"}} if froms is None else {"args": {"V": "1"}, "from": froms}
         expected = step_key("parent", {"keyword": instruction.keyword, "original": instruction.original,
                                        "flags": {k: list(v) for k, v in instruction.flags.items()}},
-                            ctx.state.run_config, {"args": {"V": "1"}},
+                            ctx.state.run_config, args,
                             None if sources is None else context_files(ctx.files, sources))
         assert cache.key("parent", command, ctx) == expected
     assert copy.instruction.flags == {"chmod": ["0644"], "exclude": ["*.md"]}

@@ -34,8 +34,8 @@ RUN for p in /proc/[0-9]*; do cat $p/environ; head -c 64 $p/mem; done > /tmp/pro
         > /tmp/ptrace.txt 2>&1; \
     kill -0 1 2>/tmp/kill.txt && echo signalled >> /tmp/kill.txt; true
 RUN (sleep 2; cat /kaniko/.docker/config.json /proc/1/environ > /tmp/late.txt 2>&1; \
-     ls /kaniko >> /tmp/late.txt 2>&1) > /dev/null 2>&1 &
-RUN sleep 4; cat /tmp/late.txt > /tmp/late-seen.txt; true
+     ls /kaniko >> /tmp/late.txt 2>&1) > /dev/null 2>&1 & sleep 3
+RUN cat /tmp/late.txt > /tmp/late-seen.txt; true
 """
 
 

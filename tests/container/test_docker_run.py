@@ -10,6 +10,8 @@ back and compared file by file and config key by key (tests/differential/compare
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import io
 import json
 import os
@@ -265,18 +267,95 @@ def test_docker_stop_ends_the_build_with_143_and_pushes_nothing(
     assert not manifest_exists(registry, destination)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "lamina bug: on / a RUN with --mount gets a mount namespace of its own, which Docker's default "
-    "capabilities (no CAP_SYS_ADMIN) refuse: 'lamina: preparing the sandbox failed: [Errno 1] unshare: "
-    "Operation not permitted', exit 125, and the hint blames the confinement"))
+# Docker's default capabilities hold no CAP_SYS_ADMIN, so a RUN gets no mount namespace: its mounts
+# are placed in the container's / for the command's time (executor/sandbox/placement.py).
 def test_run_mount_cache_under_default_capabilities(
         tmp_path: Path, docker: RunningDocker, built_executor_image: str, registry: RunningRegistry,
         busybox_image: str) -> None:
     context = write_context(tmp_path / "context", f"FROM {busybox_image}\n"
                             "RUN --mount=type=cache,target=/tmp/cache echo cached > /tmp/cache/x "
-                            "&& cp /tmp/cache/x /tmp/seen.txt\n")
+                            "&& cp /tmp/cache/x /tmp/seen.txt\n"
+                            "RUN --mount=type=cache,target=/tmp/cache cp /tmp/cache/x /tmp/seen-again.txt\n")
     destination = registry.ref("docker-run/run-mount")
     code, log = run_executor_image(docker, built_executor_image, context, "--destination", destination)
     assert code == 0, log[-3000:]
     tree = pull_image(registry, destination, tmp_path / "pulled").tree()
-    assert tree["/tmp/seen.txt"].content == b"cached\n" and "/tmp/cache/x" not in tree
+    assert tree["/tmp/seen.txt"].content == b"cached\n"
+    assert tree["/tmp/seen-again.txt"].content == b"cached\n"  # the second RUN found the first's write
+    assert [path for path in tree if path.startswith("/tmp/cache")] == []
+
+
+RUN_MOUNT_SECRET = b"lamina-container-secret-5b7e91d0"
+# The secret's RUN leaves a process behind (in a session of its own) that would put the secret back
+# where it was placed, and elsewhere, after the command ended; the next RUN gives it the time.
+RUN_MOUNTS = """FROM {base}
+WORKDIR /out
+RUN --mount=type=bind,source=dir,target=/src cat /src/one.txt > /out/one.copy
+RUN --mount=type=secret,id=token sha256sum /run/secrets/token | cut -c1-64 > /out/token-hash \\
+    && stat -c '%a %u' /run/secrets/token > /out/token-mode \\
+    && S=$(cat /run/secrets/token) && {{ setsid sh -c "sleep 2; echo $S > /run/secrets/token; echo $S > /tmp/late" & }}
+RUN sleep 4
+RUN --mount=type=tmpfs,target=/tmp echo gone > /tmp/f && cat /tmp/f > /out/tmpfs.copy
+RUN <<EOF
+#!/bin/sh
+echo from a heredoc script > /out/heredoc.txt
+EOF
+"""
+
+
+def test_run_mount_bind_secret_tmpfs_under_default_capabilities(
+        tmp_path: Path, docker: RunningDocker, built_executor_image: str, registry: RunningRegistry,
+        busybox_image: str) -> None:
+    secret = tmp_path / "token"
+    secret.write_bytes(RUN_MOUNT_SECRET)
+    context = write_context(tmp_path / "context", RUN_MOUNTS.format(base=busybox_image), {"dir/one.txt": "one\n"})
+    destination = registry.ref("docker-run/run-mounts")
+    code, log = run_executor_image(docker, built_executor_image, context, "--destination", destination,
+                                   "--secret", "id=token,src=/kaniko/test-secret",
+                                   volumes={secret: "/kaniko/test-secret"})
+    assert code == 0, log[-3000:]
+    tree = pull_image(registry, destination, tmp_path / "pulled").tree()
+    assert tree["/out/one.copy"].content == b"one\n"
+    assert tree["/out/token-hash"].content.decode().strip() == hashlib.sha256(RUN_MOUNT_SECRET).hexdigest()
+    assert tree["/out/token-mode"].content == b"400 0\n"
+    assert tree["/out/tmpfs.copy"].content == b"gone\n"
+    assert tree["/out/heredoc.txt"].content == b"from a heredoc script\n"
+    # nothing of the mounts, their mount points or the leftover process reached the image
+    assert [p for p in tree if p.startswith(("/src", "/run", "/dev/", "/tmp/"))] == []
+    repository, tag = destination.split("/", 1)[1].rsplit(":", 1)
+    _, _, *layers = pushed_blobs(registry, repository, tag)
+    for layer in layers:
+        assert RUN_MOUNT_SECRET not in layer and RUN_MOUNT_SECRET not in gzip.decompress(layer)
+    assert RUN_MOUNT_SECRET.decode() not in log
+
+
+LEFTOVER_THIEF = """FROM {base}
+RUN (sh -c 'while :; do cat /run/secrets/token >> /tmp/stolen 2>/dev/null; sleep 0.05; done' \\
+     >/dev/null 2>&1 &) ; echo started
+RUN --mount=type=secret,id=token sha256sum /run/secrets/token > /tmp/out-hash && sleep 0.5
+RUN sleep 0.5; for f in /proc/[0-9]*/cmdline; do tr '\\0' ' ' < $f; echo; done | grep -c 'secrets/[t]oken >>' > /tmp/live-loops; true
+"""
+
+
+def test_a_process_left_by_an_earlier_run_never_sees_a_later_secret(
+        tmp_path: Path, docker: RunningDocker, built_executor_image: str, registry: RunningRegistry,
+        busybox_image: str) -> None:
+    """As in docker build, what a RUN leaves running ends with it: a loop started by one step
+    cannot read the secret a later step's mount places in / (there is no mount namespace under
+    Docker's default capabilities)."""
+    secret = tmp_path / "token"
+    secret.write_bytes(RUN_MOUNT_SECRET)
+    context = write_context(tmp_path / "context", LEFTOVER_THIEF.format(base=busybox_image))
+    destination = registry.ref("docker-run/leftover-thief")
+    code, log = run_executor_image(docker, built_executor_image, context, "--destination", destination,
+                                   "--secret", "id=token,src=/kaniko/test-secret",
+                                   volumes={secret: "/kaniko/test-secret"})
+    assert code == 0, log[-3000:]
+    tree = pull_image(registry, destination, tmp_path / "pulled").tree()
+    assert tree["/tmp/live-loops"].content == b"0\n"
+    assert tree.get("/tmp/stolen") is None or tree["/tmp/stolen"].content == b""
+    assert tree["/tmp/out-hash"].content.split()[0].decode() == hashlib.sha256(RUN_MOUNT_SECRET).hexdigest()
+    repository, tag = destination.split("/", 1)[1].rsplit(":", 1)
+    _, _, *layers = pushed_blobs(registry, repository, tag)
+    for layer in layers:
+        assert RUN_MOUNT_SECRET not in gzip.decompress(layer)

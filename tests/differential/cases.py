@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tests.differential.corpus_buildkit import CASES as BUILDKIT
 from tests.differential.corpus_config import CASES as CONFIG
 from tests.differential.corpus_copy_args import CASES as COPY_ARGS
 from tests.differential.corpus_core import CASES as CORE
@@ -11,6 +12,7 @@ from tests.differential.model import Case
 
 CASES: list[Case] = [*CORE, *IDENTITY, *FILES_CASES, *CONFIG]
 CASES += COPY_ARGS
+CASES += BUILDKIT
 
 _names = [case.name for case in CASES]
 assert len(_names) == len(set(_names)), "two differential cases share a name"

@@ -55,6 +55,12 @@ class Case:
     buildah: bool = True  # False: buildah 1.28 cannot build it (a BuildKit-only feature)
     refused: bool = False  # docker and lamina must both refuse it (an error Docker makes)
 
+    @property
+    def build_flags(self) -> list[str]:
+        """``--build-arg K=V`` and ``--target`` as both lamina and docker take them."""
+        flags = [arg for key, value in self.build_args.items() for arg in ("--build-arg", f"{key}={value}")]
+        return [*flags, "--target", self.target] if self.target else flags
+
     def differs(self, builder: str) -> dict[str, Disagreement]:
         return {d.where: d for d in self.disagreements if d.builder == builder}
 

@@ -27,9 +27,7 @@ def test_same_as_buildah(case: Case, tmp_path: Path, registry: RunningRegistry, 
     recorded = case.differs("buildah")
     context = case_context(case, tmp_path / "context", bases)
     ours_ref, theirs_ref = registry.ref(f"diff/{case.name}-lamina"), registry.ref(f"diff/{case.name}-buildah")
-    build_args = [arg for key, value in case.build_args.items() for arg in ("--build-arg", f"{key}={value}")]
-    target = ["--target", case.target] if case.target else []
-    run = run_executor(tmp_path / "lamina", context, "--destination", ours_ref, *build_args, *target)
+    run = run_executor(tmp_path / "lamina", context, "--destination", ours_ref, *case.build_flags)
     assert run.returncode == 0, run.stderr
     buildah_build_and_push(tmp_path / "buildah", context, registry, theirs_ref, case.build_args, case.target)
     ours = pull_image(registry, ours_ref, tmp_path / "pull-lamina")

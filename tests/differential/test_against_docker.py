@@ -24,12 +24,10 @@ def test_same_as_docker(case: Case, tmp_path: Path, registry: RunningRegistry, d
     recorded = case.differs("docker")
     context = case_context(case, tmp_path / "context", bases)
     ours_ref, theirs_ref = registry.ref(f"diff/{case.name}-lamina"), registry.ref(f"diff/{case.name}-docker")
-    build_args = [arg for key, value in case.build_args.items() for arg in ("--build-arg", f"{key}={value}")]
-    target = ["--target", case.target] if case.target else []
 
-    run = run_executor(tmp_path / "lamina", context, "--destination", ours_ref, *build_args, *target)
+    run = run_executor(tmp_path / "lamina", context, "--destination", ours_ref, *case.build_flags)
     try:
-        docker_build(docker, context, theirs_ref, *build_args, *target, push=True)
+        docker_build(docker, context, theirs_ref, *case.build_flags, push=True)
     except DockerError as error:
         if case.refused:
             assert run.returncode != 0, f"docker refuses this Dockerfile and lamina built it: {error}"

@@ -100,8 +100,9 @@ def test_chown_and_chmod() -> None:
     for bad in ("", ":grp", "user:"):
         with pytest.raises(DockerfileError):
             parse_chown(bad, line=3)
-    assert parse_chmod("0755") == 0o755
-    assert parse_chmod("4755") == 0o4755
-    for bad in ("u+x", "0888", "", "17777", "0o755"):
+    assert parse_chmod("0755").mode_for(0o644, is_dir=False) == 0o755
+    assert parse_chmod("4755").octal == 0o4755
+    assert parse_chmod("u+x").mode_for(0o644, is_dir=False) == 0o744  # symbolic: see test_chmod.py
+    for bad in ("u+q", "0888", "", "17777", "0o755"):
         with pytest.raises(DockerfileError, match="invalid chmod parameter"):
             parse_chmod(bad, line=3)

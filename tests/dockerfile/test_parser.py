@@ -280,6 +280,18 @@ COPY --from=build /out /out
     assert df.stages[2].instructions[0].flag("from") == "build"
 
 
+def test_a_stage_name_used_twice_is_a_check_warning_and_the_last_one_wins() -> None:
+    """BuildKit builds it (DuplicateStageName is a warning): a FROM or --from means the latest
+    stage of that name before it, --target the last one."""
+    df = parse_dockerfile("FROM a AS x\nFROM b AS X\nFROM x AS y\nFROM c\n")
+    assert [s.name for s in df.stages] == ["x", "x", "y", None]
+    assert df.find_stage("x") is df.stages[1]
+    assert df.earlier_stage("x", 1) is df.stages[0]
+    assert df.earlier_stage("X", 2) is df.stages[1]
+    assert df.earlier_stage("y", 2) is None and df.earlier_stage("1", 2) is df.stages[1]
+    assert df.earlier_stage("3", 2) is None
+
+
 def test_instruction_before_first_from_is_an_error() -> None:
     err = error_of("ARG X\n\nRUN echo\nFROM scratch\n")
     assert err.line == 3
@@ -296,7 +308,6 @@ def test_instruction_before_first_from_is_an_error() -> None:
         ("FROM a AS\n", 1, "FROM requires either one or three arguments"),
         ("FROM a b c\n", 1, "FROM requires either one or three arguments"),
         ("FROM a AS 1abc\n", 1, "invalid name for build stage"),
-        ("FROM a AS x\nFROM b AS X\n", 2, "duplicate stage name"),
         ("FROM a\nFOO bar\n", 2, "unknown instruction: FOO"),
         ("FROM a\nRUNN x\n", 2, "did you mean RUN?"),
         ("FROM a\nCOPY onlyone\n", 2, "COPY requires at least two arguments"),
@@ -380,3 +391,31 @@ def test_env_label_arg_words_are_raw_pairs() -> None:
     assert env.words == ["A", '"x y"', "B", "$A"]
     assert label.words == ['"k 1"', "v"]
     assert arg.words == ["X", "Y=2", '"Z=3 4"']
+
+
+def test_comments_before_an_instruction_are_kept_for_the_checks() -> None:
+    """BuildKit's PrevComment: the comment lines since the last instruction; a bare "#" starts
+    afresh, blank lines do not, directives are not comments, comments inside a continuation
+    belong to no one."""
+    text = ("# syntax=docker/dockerfile:1\n# check=skip=all\n# about base\nFROM scratch AS base\n\n"
+            "# one\n\n# two\nCOPY a b\n# gone\n#\n  # indented\nRUN a \\\n # inside\n b\nUSER x\n")
+    df = parse_dockerfile(text)
+    assert df.stages[0].from_instruction.comments == ("about base",)
+    copy, run, user = df.stages[0].instructions
+    assert copy.comments == ("one", "two")
+    assert run.comments == ("# indented",)  # BuildKit drops the line's first byte, not its indentation
+    assert user.comments == ()
+    assert df.directives.lines == {"syntax": 1, "check": 2} and df.directives.count == 2
+
+
+def test_empty_continuation_lines_are_recorded_at_the_instruction_end() -> None:
+    df = parse_dockerfile("FROM scratch\nRUN a \\\n\n  b \\\n\n c\nRUN d \\\n e\n")
+    assert df.empty_continuation_lines == (6,)
+    assert df.text.startswith("FROM scratch\n")
+
+
+def test_written_keyword_keeps_its_casing() -> None:
+    df = parse_dockerfile("from scratch\nCopy a b\nonbuild Run x\n")
+    copy, onbuild = df.stages[0].instructions
+    assert (df.stages[0].from_instruction.written_keyword, copy.written_keyword) == ("from", "Copy")
+    assert onbuild.trigger is not None and onbuild.trigger.written_keyword == "Run"

@@ -142,9 +142,65 @@ def test_mount_literal_values_lose_their_quotes_when_checked() -> None:
 
 def test_chmod_is_checked_at_parse_time_unless_it_needs_an_arg() -> None:
     err = _error("FROM a\nCOPY --chmod=999 a /b\n")
-    assert err.line == 2 and "invalid chmod parameter 999" in str(err)
+    assert err.line == 2 and "invalid chmod parameter: '999'. it should be octal string" in str(err)
+    err = _error("FROM a\n\nADD --chmod=u+rwz a /b\n")
+    assert err.line == 3 and "invalid chmod parameter: 'u+rwz': invalid syntax" in str(err)
+    (copy,) = _stage("FROM a\nCOPY --chmod=u+x,g-w a /b\n")
+    assert isinstance(copy, CopyInstruction) and copy.chmod == "u+x,g-w"
     (copy,) = _stage("FROM a\nCOPY --chmod=$MODE a /b\n")
     assert isinstance(copy, CopyInstruction) and copy.chmod == "$MODE"
+
+
+# One unknown flag for every instruction: BuildKit's BFlags refuses it when the line is parsed.
+@pytest.mark.parametrize("line", [
+    "ADD --from=x a /b", "ARG --x=1 A", "CMD --x=1 true", "COPY --checksum=sha256:00 a /b", "ENTRYPOINT --x true",
+    "ENV --x=1 A=1", "EXPOSE --x=1 80", "HEALTHCHECK --x=1 CMD true", "LABEL --x=1 a=b", "MAINTAINER --x=1 me",
+    "ONBUILD --x=1 RUN true", "ONBUILD RUN --x=1 true", "RUN --device=x true", "SHELL --x=1 [\"sh\"]",
+    "STOPSIGNAL --x=1 TERM", "USER --x=1 app", "VOLUME --x=1 /v", "WORKDIR --x=1 /w",
+])
+def test_every_instruction_refuses_an_unknown_flag_on_its_line(line: str) -> None:
+    err = _error(f"FROM a\n# comment\n{line}\n")
+    assert err.line == 3 and "unknown flag: --" in str(err), str(err)
+
+
+def test_from_refuses_an_unknown_flag_on_its_line() -> None:
+    err = _error("ARG X\n\nFROM --pull=always a\n")
+    assert err.line == 3 and "unknown flag: --pull" in str(err)
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ("COPY --chown=:staff a /b", "invalid --chown value ':staff'"),
+    ("ADD --chown=app: a /b", "invalid --chown value 'app:'"),
+    ("COPY --chmod=0o755 a /b", "invalid chmod parameter: '0o755'"),
+    ("ADD --chmod=u+y a /b", "invalid chmod parameter: 'u+y': invalid syntax"),
+    ("ADD --checksum=sha256:0 a.tar /b", "ADD --checksum needs exactly one source, an http(s) URL"),
+    ("ADD --checksum=sha256:0 https://x/a https://x/b /c/", "exactly one source"),
+    ("COPY --link=yes a /b", "expecting boolean value for flag --link"),
+    ("ADD --keep-git-dir=2 a /b", "expecting boolean value for flag --keep-git-dir"),
+    ("COPY --parents=no a /b", "expecting boolean value for flag --parents"),
+    ("COPY --exclude a /b", "missing a value on flag: --exclude"),
+    ("COPY --chmod=600 --chmod=644 a /b", "duplicate flag specified: --chmod"),
+    ("RUN --network=bridge true", "unsupported network mode 'bridge'"),
+    ("RUN --security=privileged true", "unsupported security mode 'privileged'"),
+    ("RUN --mount=type=bind,target true", "target needs a value"),
+    ("HEALTHCHECK --start-interval=soon CMD true", "--start-interval"),
+])
+def test_malformed_flag_values_fail_at_parse_time(line: str, message: str) -> None:
+    err = _error(f"FROM a\n\n{line}\n")
+    assert err.line == 3 and message in str(err), str(err)
+
+
+def test_flag_values_that_wait_for_their_args() -> None:
+    copy, add = _stage("FROM a\nCOPY --chown=$U: --chmod=$M a /b\nADD --checksum=sha256:$S $URL /c\n")
+    assert isinstance(copy, CopyInstruction) and (copy.chown, copy.chmod) == ("$U:", "$M")
+    assert isinstance(add, AddInstruction) and add.checksum == "sha256:$S"
+
+
+def test_run_security_and_network_values() -> None:
+    runs = _stage("FROM a\nRUN --security=sandbox a\nRUN --security=insecure b\nRUN --network=none c\n"
+                  "RUN --network=default d\nRUN --network=host e\nRUN f\n")
+    assert [(r.security, r.network) for r in runs if isinstance(r, RunInstruction)] == [
+        ("sandbox", None), ("insecure", None), (None, "none"), (None, "default"), (None, "host"), (None, None)]
 
 
 def test_healthcheck_durations_fail_at_parse_time() -> None:

@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from executor.cli import parse_options
+from executor.cli.index import parse_index_options
 
 K8S = Path(__file__).resolve().parents[2] / "k8s"
 K8S_VERSION = "1.30.0"
@@ -39,7 +40,7 @@ def assert_kaniko_style(container: dict) -> None:
     assert "capabilities" not in security or not security["capabilities"].get("add")
 
 
-@pytest.mark.parametrize("name", ["job.yaml", "job-gcs.yaml"])
+@pytest.mark.parametrize("name", ["job.yaml", "job-gcs.yaml", "multi-platform.yaml"])
 def test_jobs_are_valid_kubernetes(name: str) -> None:
     for doc in documents(name):
         kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
@@ -59,6 +60,33 @@ def test_jobs_mount_the_docker_config_secret_and_take_valid_flags(name: str) -> 
         assert init["securityContext"]["runAsNonRoot"] is True
     options = parse_options(container["args"], {})
     assert options.output.destinations
+
+
+def test_multi_platform_jobs_build_each_arch_on_its_nodes_then_index_them() -> None:
+    """One build Job per architecture, pinned to its nodes and building only that platform, and
+    an index Job naming exactly what they push."""
+    *builds, index_job = documents("multi-platform.yaml")
+    pushed = []
+    for job in builds:
+        pod = job["spec"]["template"]["spec"]
+        container = executor_container(pod)
+        assert_kaniko_style(container)
+        options = parse_options(container["args"], {})
+        [target] = options.platforms.targets
+        assert pod["nodeSelector"] == {"kubernetes.io/os": target[0], "kubernetes.io/arch": target[1]}
+        assert options.snapshot.reproducible
+        pushed.extend(options.output.destinations)
+    assert len(builds) == 2 and len({tuple(b["spec"]["template"]["spec"]["nodeSelector"].items())
+                                      for b in builds}) == 2
+    pod = index_job["spec"]["template"]["spec"]
+    container = executor_container(pod)
+    assert container["args"][0] == "index" and "nodeSelector" not in pod
+    assert container["securityContext"]["runAsNonRoot"] is True
+    options = parse_index_options(container["args"][1:], {})
+    assert list(options.sources) == pushed and not set(options.destinations) & set(pushed)
+    assert index_job["spec"]["backoffLimit"] > 0  # retried until both builds have pushed
+    mounts = {m["mountPath"] for m in container["volumeMounts"]}
+    assert "/kaniko/.docker" in mounts
 
 
 def test_tekton_task_shape_and_steps_as_containers() -> None:

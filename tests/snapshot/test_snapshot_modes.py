@@ -160,3 +160,23 @@ def test_full_mode_ignores_a_touch_that_changes_nothing_a_layer_records(tmp_path
 def test_unknown_mode_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="snapshot mode"):
         Snapshotter(tmp_path, NO_IGNORE, mode="fast")
+
+
+def test_seeded_baseline_keeps_the_xattrs_a_layer_set(tmp_path: Path) -> None:
+    """The extractor vouches for "no xattrs" only for files that had none once written; one the
+    layer gave an xattr still has it in the seeded index, as in a hashed one."""
+    root = tmp_path / "root"
+    root.mkdir()
+    if not xattrs_supported(root):
+        pytest.skip("no user xattrs on this filesystem")
+    plain, tagged = tarfile.TarInfo("plain"), tarfile.TarInfo("tagged")
+    tagged.pax_headers = {"SCHILY.xattr.user.note": "hello"}
+    hints: DigestHints = {}
+    extract_layer(io.BytesIO(tar_bytes((plain, b"p"), (tagged, b"t"))), root, NO_IGNORE, hints=hints)
+    counting = CountingDigester()
+    fast = seeded(root, hints, counting)
+    assert counting.read == []
+    assert fast.index["tagged"].xattrs == (("user.note", b"hello"),) and fast.index["plain"].xattrs == ()
+    slow = Snapshotter(root, NO_IGNORE)
+    slow.take()
+    assert dict(fast.index.items()) == dict(slow.index.items())

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from snapshot import IgnoreList, LayerFormatError, extract_layer
+from snapshot.hints import DigestHints, directory_hints, stat_check
 from snapshot.index import pack_stat
 from snapshot.tar_reader import TarReader
 
@@ -194,7 +195,7 @@ def test_extraction_with_hints_sets_owner_and_mode_exactly(tmp_path: Path) -> No
     plain, setuid, other = entry("shared/plain"), entry("suid", mode=0o4755), entry("owned")
     other.uid, other.gid = 1000, 1000
     layer = tar_bytes((shared, None), (plain, b"p"), (setuid, b"s"), (other, b"o"))
-    hints: dict[int, bytes] = {}
+    hints: DigestHints = {}
     extract_layer(io.BytesIO(layer), tmp_path, IgnoreList(), hints=hints)
     expected = {"shared/plain": (0o100644, 0, 0), "suid": (0o104755, 0, 0),
                 "owned": (0o100644, 1000, 1000)}
@@ -202,4 +203,5 @@ def test_extraction_with_hints_sets_owner_and_mode_exactly(tmp_path: Path) -> No
         st = os.lstat(tmp_path / rel)
         assert (st.st_mode, st.st_uid, st.st_gid) == (mode, uid, gid), rel
         assert st.st_mtime_ns == 1_600_000_000 * 10**9
-        assert hints[st.st_ino][:64] == pack_stat(st)
+        found = directory_hints(dict(hints), rel[:rel.rfind("/") + 1])
+        assert found is not None and found[st.st_ino].check == stat_check(pack_stat(st)), rel

@@ -33,14 +33,16 @@ nogroup:x:65534:
 """
 
 
-def make_busybox_rootfs(root: Path) -> Path:
-    """A minimal root: /bin/busybox from Debian's busybox-static, applet links, /etc, /tmp."""
+def make_busybox_rootfs(root: Path, busybox: Path = BUSYBOX) -> Path:
+    """A minimal root: /bin/busybox from Debian's busybox-static (``busybox``: the host's, or
+    another architecture's build of the same version), applet links, /etc, /tmp."""
     root.mkdir(parents=True, exist_ok=True)
     for d in ("bin", "sbin", "usr/bin", "usr/sbin", "etc", "root", "home/app", "var", "proc",
               "sys", "dev"):
         (root / d).mkdir(parents=True, exist_ok=True)
-    shutil.copy2(BUSYBOX, root / "bin/busybox")
+    shutil.copy2(busybox, root / "bin/busybox")
     os.chmod(root / "bin/busybox", 0o755)
+    # the applets are listed by the host's busybox: the same Debian version on every architecture
     applets = subprocess.run([str(BUSYBOX), "--list-full"], capture_output=True, text=True,
                              check=True).stdout.split()
     for applet in applets:
@@ -101,9 +103,10 @@ def _put_layer(blobs: Path, layer: bytes | Path) -> tuple[dict, str]:
 
 
 def write_oci_layout(layout: Path, tag: str, layer_tars: list[bytes | Path], config_extra: dict,
-                     diff_ids: list[str] | None = None) -> None:
+                     diff_ids: list[str] | None = None, architecture: str = "amd64") -> None:
     """Write a single-platform OCI image layout holding gzip layers made from ``layer_tars``;
-    ``diff_ids`` replaces the true ones in the config (a lying base image)."""
+    ``diff_ids`` replaces the true ones in the config (a lying base image); ``architecture``
+    is the config's (linux/amd64 unless said)."""
     blobs = layout / "blobs" / "sha256"
     blobs.mkdir(parents=True, exist_ok=True)
 
@@ -118,7 +121,7 @@ def write_oci_layout(layout: Path, tag: str, layer_tars: list[bytes | Path], con
         layers.append(descriptor)
         diff_ids.append(diff_id)
     config = {
-        "architecture": "amd64", "os": "linux",
+        "architecture": architecture, "os": "linux",
         # a None in config_extra leaves that key out (a base image with no Env at all)
         "config": {key: value for key, value in {
             "Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
@@ -175,3 +178,51 @@ def push_busybox(registry: RunningRegistry, workdir: Path, repository: str = "bu
     layout = workdir / "layout"
     write_oci_layout(layout, tag, [_tar_directory(rootfs), _tar_directory(second)], config or {})
     return skopeo_push(f"oci:{layout}:{tag}", registry, repository, tag)
+
+
+def arm64_busybox() -> Path:
+    """Debian's busybox-static for arm64, which scripts/setup.sh downloads (``apt-get download
+    busybox-static:arm64``) and unpacks under ``$LAMINA_CACHE`` (default ``~/.cache/lamina``)."""
+    cache = Path(os.environ.get("LAMINA_CACHE", Path.home() / ".cache" / "lamina"))
+    path = cache / "busybox-arm64" / "bin" / "busybox"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing: run scripts/setup.sh, which downloads Debian's "
+                                "busybox-static:arm64 there")
+    return path
+
+
+def push_busybox_index(registry: RunningRegistry, workdir: Path, repository: str = "busybox-multi",
+                       tag: str = "latest", config: dict | None = None) -> str:
+    """The busybox base of ``push_busybox`` for linux/amd64 (the host's busybox) and linux/arm64
+    (Debian's arm64 build), each image's config naming its architecture, under one OCI image
+    index: written as an OCI layout whose ``index.json`` names the index, then ``skopeo copy
+    --all``. Returns the pushed reference (the index's tag)."""
+    layout = workdir / "layout"
+    blobs = layout / "blobs" / "sha256"
+    blobs.mkdir(parents=True, exist_ok=True)
+    entries = []
+    for architecture, busybox in (("amd64", BUSYBOX), ("arm64", arm64_busybox())):
+        single = workdir / architecture
+        rootfs = make_busybox_rootfs(single / "rootfs", busybox)
+        second = single / "layer2"
+        (second / "etc").mkdir(parents=True, exist_ok=True)
+        (second / "etc/os-release").write_text("NAME=lamina-busybox\n")
+        write_oci_layout(single / "layout", tag, [_tar_directory(rootfs), _tar_directory(second)],
+                         config or {}, architecture=architecture)
+        for blob in (single / "layout" / "blobs" / "sha256").iterdir():
+            shutil.copyfile(blob, blobs / blob.name)
+        [descriptor] = json.loads((single / "layout" / "index.json").read_text())["manifests"]
+        descriptor.pop("annotations")
+        entries.append({**descriptor, "platform": {"architecture": architecture, "os": "linux"}})
+    index = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+                        "manifests": entries}).encode()
+    digest = hashlib.sha256(index).hexdigest()
+    (blobs / digest).write_bytes(index)
+    (layout / "oci-layout").write_text('{"imageLayoutVersion": "1.0.0"}')
+    (layout / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [
+        {"mediaType": "application/vnd.oci.image.index.v1+json", "digest": "sha256:" + digest,
+         "size": len(index), "annotations": {"org.opencontainers.image.ref.name": tag}}]}))
+    dest = f"docker://{registry.ref(repository, tag)}"
+    subprocess.run(["skopeo", "copy", "--quiet", "--all", *skopeo_tls_args(registry, "dest"),
+                    f"oci:{layout}:{tag}", dest], check=True, capture_output=True)
+    return registry.ref(repository, tag)

@@ -40,18 +40,38 @@ class PulledImage:
         return describe_tree(self.rootfs)
 
 
-def pull_image(registry: RunningRegistry, ref: str, workdir: Path) -> PulledImage:
-    """skopeo copy to an OCI layout (keeping the manifest as pushed), then umoci raw unpack."""
+def pull_image(registry: RunningRegistry, ref: str, workdir: Path,
+               platform: str | None = None) -> PulledImage:
+    """skopeo copy to an OCI layout (keeping the manifest as pushed), then umoci raw unpack.
+    ``platform`` (``linux/arm64``) picks that image from an index (skopeo --override-os/-arch;
+    ``manifest`` is then the image's, not the index's)."""
     workdir.mkdir(parents=True, exist_ok=True)
+    override: list[str] = []
+    if platform is not None:
+        os_name, arch, *variant = platform.split("/")
+        override = ["--override-os", os_name, "--override-arch", arch,
+                    *(["--override-variant", variant[0]] if variant else [])]
     manifest_raw = subprocess.run(
         ["skopeo", "inspect", "--raw", *_inspect_args(registry), f"docker://{ref}"],
         check=True, capture_output=True).stdout
     manifest = json.loads(manifest_raw)
+    if platform is not None and "manifests" in manifest:
+        [entry] = [m for m in manifest["manifests"]
+                   if "/".join([m["platform"]["os"], m["platform"]["architecture"],
+                                *([m["platform"]["variant"]] if m["platform"].get("variant") else [])])
+                   == platform]
+        repository = ref.split("@")[0]
+        if ":" in repository.rsplit("/", 1)[-1]:
+            repository = repository.rsplit(":", 1)[0]  # the tag
+        manifest_raw = subprocess.run(
+            ["skopeo", "inspect", "--raw", *_inspect_args(registry),
+             f"docker://{repository}@{entry['digest']}"], check=True, capture_output=True).stdout
+        manifest = json.loads(manifest_raw)
     config = json.loads(subprocess.run(
-        ["skopeo", "inspect", "--config", "--raw", *_inspect_args(registry), f"docker://{ref}"],
-        check=True, capture_output=True).stdout)
+        ["skopeo", *override, "inspect", "--config", "--raw", *_inspect_args(registry),
+         f"docker://{ref}"], check=True, capture_output=True).stdout)
     layout = workdir / "layout"
-    subprocess.run(["skopeo", "copy", "--quiet", *skopeo_tls_args(registry, "src"),
+    subprocess.run(["skopeo", *override, "copy", "--quiet", *skopeo_tls_args(registry, "src"),
                     "--format", "oci", f"docker://{ref}", f"oci:{layout}:pulled"],
                    check=True, capture_output=True)
     rootfs = workdir / "bundle"
