@@ -16,6 +16,7 @@ import fcntl
 import os
 import posixpath
 import shutil
+import stat
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
@@ -104,21 +105,59 @@ class MountPoints:
         return "/" + str(host.relative_to(self.root)) if host != self.root else "/"
 
     def remove(self) -> None:
-        for entry in reversed(self._created):
-            try:
-                if entry.is_dir() and not entry.is_symlink():
-                    entry.rmdir()  # only if the command left it empty
-                elif entry.stat().st_size == 0:
-                    entry.unlink()
-            except OSError:
-                continue  # the command put something there: it belongs to the layer
-        for parent, atime, mtime in reversed(self._parent_times):
-            try:
-                os.utime(parent, ns=(atime, mtime))
-            except OSError:
-                pass
+        # After the command the root is hostile: it may have swapped a parent of a mount point for
+        # a symlink out of the root. Every step is taken through O_NOFOLLOW directory descriptors.
+        root_fd = os.open(self.root, _DIRECTORY_FLAGS)
+        try:
+            for entry in reversed(self._created):
+                _remove_if_untouched(root_fd, entry.relative_to(self.root).parts)
+            for parent, atime, mtime in reversed(self._parent_times):
+                fd = _open_inside(root_fd, parent.relative_to(self.root).parts)
+                if fd is not None:
+                    try:
+                        os.utime(fd, ns=(atime, mtime))
+                    finally:
+                        os.close(fd)
+        finally:
+            os.close(root_fd)
         self._created.clear()
         self._parent_times.clear()
+
+
+_DIRECTORY_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def _open_inside(root_fd: int, parts: tuple[str, ...]) -> int | None:
+    """A descriptor of the directory at ``parts`` under ``root_fd``, or None when any component
+    is missing or is not a real directory (a symlink is never followed)."""
+    fd = os.dup(root_fd)
+    try:
+        for part in parts:
+            inner = os.open(part, _DIRECTORY_FLAGS, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def _remove_if_untouched(root_fd: int, parts: tuple[str, ...]) -> None:
+    """Remove a mount point the command left as it was made: an empty directory or file."""
+    parent = _open_inside(root_fd, parts[:-1])
+    if parent is None:
+        return
+    name = parts[-1]
+    try:
+        st = os.stat(name, dir_fd=parent, follow_symlinks=False)
+        if stat.S_ISDIR(st.st_mode):
+            os.rmdir(name, dir_fd=parent)  # only if the command left it empty
+        elif stat.S_ISREG(st.st_mode) and st.st_size == 0:
+            os.unlink(name, dir_fd=parent)
+    except OSError:
+        pass  # the command put something there: it belongs to the layer
+    finally:
+        os.close(parent)
 
 
 def _cache_name(cache_id: str) -> str:

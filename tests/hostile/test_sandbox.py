@@ -155,3 +155,20 @@ def test_a_root_other_users_could_reach_is_warned_about(tmp_path: Path, registry
         assert any("can be reached by other users" in m for m in result.run.messages)
     finally:
         shutil.rmtree(open_dir)
+
+
+def test_a_mount_point_swapped_for_a_symlink_leaves_the_host_alone(tmp_path: Path, registry: RunningRegistry,
+                                                                  busybox_image: str) -> None:
+    # The mount point /tmp/a/m is created for the command and removed after it. The command swaps
+    # /tmp for a symlink to a host directory shaped the same: removing and restoring times through
+    # that path would rmdir the host's empty a/m and touch the host directory's times.
+    victim = tmp_path / "victim"
+    (victim / "a" / "m").mkdir(parents=True)
+    os.utime(victim, ns=(1_000_000_000, 1_000_000_000))
+    result = build(tmp_path, registry, f"FROM {busybox_image}\n"
+                   "RUN --mount=type=tmpfs,target=/tmp/a/m "
+                   f"mv /tmp /tmp-moved && ln -s {victim} /tmp && echo swapped > /swapped\n")
+    assert result.run.returncode == 0, result.run.error_lines
+    assert (result.root / "swapped").read_text() == "swapped\n"
+    assert (victim / "a" / "m").is_dir()
+    assert victim.stat().st_mtime_ns == 1_000_000_000
