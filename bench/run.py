@@ -5,8 +5,11 @@
 
 Starts its own registry on loopback and pushes its own base images (busybox, Debian minbase from the
 debootstrap cache, bigbase: Debian plus 250,000 small files, and hugebase: busybox plus 1,000,000
-small files in four layers, made once per machine in the cache dir) with skopeo. Every build starts from
-nothing: a fresh --root and kaniko dir for lamina, fresh vfs storage for buildah, and for docker a
+small files in four layers, made once per machine in the cache dir, and an index of busybox for
+linux/amd64 and linux/arm64) with skopeo. What each builder does in a run depends on the workload's
+plan (bench/plans.py): one build; a first build and a timed second one from the builder's cache;
+one build for two platforms against one a platform. Every build but a cached second one starts
+from nothing: a fresh --root and kaniko dir for lamina, fresh vfs storage for buildah, and for docker a
 dockerd of the bench's own (Debian's docker.io 20.10, overlay2, the loopback registry as its
 insecure registry) with a fresh data root; each pulls its base from and pushes its result to the
 same registry. Each run gets a fresh filesystem of its own (bench/filesystem.py), dockerd's data
@@ -17,108 +20,31 @@ dependencies (the repository's .venv): lamina runs as ``sys.executable -m execut
 from __future__ import annotations
 
 import argparse
+import compileall
+import contextlib
+import dataclasses
 import datetime
 import os
-import re
 import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.filesystem import fresh_filesystem  # noqa: E402
-from bench.measure import Measurement, in_sequence, measure, tree_rss  # noqa: E402
-from bench.report import DockerRun, Result, render  # noqa: E402
-from bench.workloads import WORKLOADS, BaseImages, Workload, push_bases  # noqa: E402
-from tests.support.docker import (  # noqa: E402
-    BUILD_ENV,
-    DOCKER,
-    DOCKERD,
-    DockerError,
-    RunningDocker,
-    build_args,
-    docker_build,
-    start_dockerd,
-)
+from bench.plans import Setting, run_builder  # noqa: E402
+from bench.report import Outcome, Result, render  # noqa: E402
+from bench.workloads import DEFAULT_WORKLOADS, WORKLOADS, BaseImages, Workload, push_bases  # noqa: E402
+from tests.cache.cache_builds import pushed_image  # noqa: E402
+from tests.registry.servers import FlakyProxy, serve  # noqa: E402
+from tests.support.docker import DOCKER, DOCKERD  # noqa: E402
 from tests.support.registry import RunningRegistry, run_registry  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
-BUILDAH_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
-SNAPSHOT_LINE = re.compile(r"snapshot after line (\d+) in ([0-9.]+)\s*s")
-
-
-def lamina_command(context: Path, work: Path, destination: str, extra: list[str]) -> list[str]:
-    return [sys.executable, "-m", "executor", "--context", str(context), "--root", str(work / "root"),
-            "--kaniko-dir", str(work / "kaniko"), "--destination", destination, *extra]
-
-
-def build_lamina(workload: Workload, context: Path, work: Path, registry: RunningRegistry,
-                 extra: list[str]) -> Measurement:
-    env = {**os.environ, "DOCKER_CONFIG": str(work / "no-docker-config"),
-           "PYTHONPATH": str(REPO)}
-    return measure(lamina_command(context, work, registry.ref(f"bench-{workload.name}", "lamina"), extra),
-                   env=env, cwd=REPO, log=work / "lamina.log")
-
-
-def build_buildah(workload: Workload, context: Path, work: Path, registry: RunningRegistry) -> Measurement:
-    """``buildah bud`` then ``buildah push`` as one shell command, so both are in one process tree."""
-    storage = (f"--root {work}/storage --runroot {work}/run --storage-driver vfs")
-    destination = registry.ref(f"bench-{workload.name}", "buildah")
-    script = (f"buildah {storage} bud --isolation chroot --format docker --tls-verify=false --quiet "
-              f"-f {context}/Dockerfile -t bench-{workload.name} {context} && "
-              f"buildah {storage} push --tls-verify=false --quiet bench-{workload.name} "
-              f"docker://{destination}")
-    return measure(["sh", "-c", script], env={**BUILDAH_ENV, "HOME": str(work)}, log=work / "buildah.log")
-
-
-def build_docker(workload: Workload, context: Path, work: Path, registry: RunningRegistry) -> DockerRun:
-    """``docker build`` then ``docker push``, measured one after the other, against a dockerd started
-    for this run alone with its data root on the run's fresh filesystem: no build cache and no image,
-    so the base is pulled as lamina and buildah pull it. The daemon's start is not timed; a
-    ``FROM scratch`` build, then removed and pruned, warms BuildKit up first, as on a daemon already
-    running. Memory is the CLI's process tree plus the daemon's (tini, dockerd, containerd, runc and
-    the RUN steps), sampled together. A daemon that fails to start or warm up is a failed run."""
-    destination = registry.ref(f"bench-{workload.name}", "docker")
-    try:
-        with start_dockerd(work / "docker", insecure_registries=[registry.host]) as docker:
-            _warm_up(docker, work / "warm-up")
-            daemon = _parent(docker.pid)  # tini, the subreaper over dockerd and whatever it leaves
-            idle = tree_rss(daemon)
-            env = docker.env(**BUILD_ENV)
-            build = measure([str(DOCKER), *build_args(context, destination)], env=env,
-                            log=work / "docker-build.log", also=(daemon,))
-            phases = [("build", build)]
-            if build.returncode == 0:
-                phases.append(("push", measure([str(DOCKER), "push", destination], env=env,
-                                               log=work / "docker-push.log", also=(daemon,))))
-            run = DockerRun(measurement=in_sequence(phases), idle_rss=idle, storage_driver=docker.storage_driver)
-    except DockerError as exc:
-        failed = Measurement(seconds=0.0, peak_rss=0, returncode=exc.returncode or 1,
-                             stderr=f"{exc}\n{exc.output}\nerror: {str(exc).splitlines()[0]}\n")
-        run = DockerRun(measurement=failed, idle_rss=0, storage_driver="none")
-    (work / "docker.log").write_text(run.measurement.stderr)
-    return run
-
-
-def _warm_up(docker: RunningDocker, directory: Path) -> None:
-    """One build that pulls nothing, then ``docker image rm`` and ``docker builder prune -af``: the
-    daemon is warm and holds no image and no build cache."""
-    directory.mkdir()
-    (directory / "Dockerfile").write_text("FROM scratch\nLABEL bench=warm-up\n")
-    docker_build(docker, directory, "bench-warm-up")
-    docker.run("image", "rm", "bench-warm-up")
-    docker.run("builder", "prune", "-af")
-    left = docker.run("image", "ls", "-aq").stdout.split()
-    if left:
-        raise DockerError(f"dockerd at {docker.host} still holds images {left} before the build")
-
-
-def _parent(pid: int) -> int:
-    with open(f"/proc/{pid}/stat", "rb") as f:
-        return int(f.read().rsplit(b")", 1)[1].split()[1])
 
 
 def _clean(path: Path) -> None:
@@ -127,34 +53,51 @@ def _clean(path: Path) -> None:
         subprocess.run(["rm", "-rf", str(path)], check=False)
 
 
+@contextlib.contextmanager
+def _setting(workload: Workload, bases: BaseImages, registry: RunningRegistry, scratch: Path,
+             lamina_flags: list[str]) -> Iterator[Setting]:
+    """The workload's context; for the cached plan, lamina's own copy naming the registry through
+    a proxy that records its requests (buildah and docker push through none: both stream
+    uploads in chunks, which the proxy does not forward)."""
+    context = workload.write_context(scratch / f"context-{workload.name}", bases)
+    setting = Setting(workload=workload, context=context, host=registry.host, lamina_context=context,
+                      lamina_host=registry.host, lamina_flags=tuple(lamina_flags))
+    try:
+        if workload.plan != "cached":
+            yield setting
+            return
+        counter = FlakyProxy(registry.host)
+        with serve(counter.handle) as host:
+            renamed = BaseImages(**{key: ref.replace(registry.host, host)
+                                    for key, ref in dataclasses.asdict(bases).items()})
+            yield dataclasses.replace(
+                setting, lamina_context=workload.write_context(
+                    scratch / f"context-{workload.name}-lamina", renamed),
+                lamina_host=host, counter=counter,
+                base_layers=tuple(pushed_image(registry, getattr(bases, workload.needs[0])).layers))
+    finally:
+        _clean(scratch / f"context-{workload.name}")
+        _clean(scratch / f"context-{workload.name}-lamina")
+
+
 def run_workload(workload: Workload, bases: BaseImages, registry: RunningRegistry, scratch: Path,
                  runs: int, builders: list[str], extra: list[str], keep_logs: Path | None) -> Result:
     """``runs`` rounds of every builder; each round starts one builder later than the one before, so
     no builder always goes first (after the same other builder's run)."""
-    context = workload.write_context(scratch / f"context-{workload.name}", bases)
     result = Result(workload)
-    for number in range(runs):
-        shift = number % len(builders)
-        for builder in builders[shift:] + builders[:shift]:
-            with fresh_filesystem(scratch / f"{workload.name}-{builder}-{number}") as work:
-                idle: int | None = None
-                if builder == "lamina":
-                    m = build_lamina(workload, context, work, registry, extra)
-                    result.lamina.append(m)
-                    if m.returncode == 0:
-                        result.snapshots.append([float(s) for _, s in SNAPSHOT_LINE.findall(m.stderr)])
-                elif builder == "buildah":
-                    m = build_buildah(workload, context, work, registry)
-                    result.buildah.append(m)
-                else:
-                    run = build_docker(workload, context, work, registry)
-                    result.docker.append(run)
-                    m, idle = run.measurement, run.idle_rss
-                if keep_logs is not None:
-                    _keep_logs(work, builder, keep_logs / f"{workload.name}-{builder}-{number}")
-            print(f"{workload.name:10} {builder:7} run {number + 1}/{runs}: {_progress(m, idle)}",
-                  flush=True)
-    _clean(context)
+    if workload.buildah_left_out:
+        builders = [b for b in builders if b != "buildah"]
+    with _setting(workload, bases, registry, scratch, extra) as setting:
+        for number in range(runs):
+            shift = number % len(builders)
+            for builder in builders[shift:] + builders[:shift]:
+                with fresh_filesystem(scratch / f"{workload.name}-{builder}-{number}") as work:
+                    outcome = run_builder(builder, setting, work, number)
+                    result.add(builder, outcome)
+                    if keep_logs is not None:
+                        _keep_logs(work, builder, keep_logs / f"{workload.name}-{builder}-{number}")
+                print(f"{workload.name:10} {builder:7} run {number + 1}/{runs}: {_progress(outcome)}",
+                      flush=True)
     return result
 
 
@@ -165,11 +108,18 @@ def _keep_logs(work: Path, builder: str, prefix: Path) -> None:
         shutil.copy(work / "docker" / "dockerd.log", f"{prefix}.dockerd.log")
 
 
-def _progress(m: Measurement, idle_rss: int | None) -> str:
-    phases = ", ".join(f"{name} {seconds:.2f}" for name, seconds in m.phases)
+def _progress(outcome: Outcome) -> str:
+    m = outcome.measurement
+    phases = ", ".join(f"{name} {seconds:.2f}" for name, seconds in m.phases if name)
     line = f"{m.seconds:7.2f} s{f' ({phases})' if phases else ''}, peak {m.peak_rss / 2**20:6.0f} MiB"
-    if idle_rss is not None:
-        line += f" (daemon idle {idle_rss / 2**20:.0f} MiB)"
+    if outcome.idle_rss is not None:
+        line += f" (daemon idle {outcome.idle_rss / 2**20:.0f} MiB)"
+    if outcome.first is not None and outcome.first is not m:
+        line += f", first build {outcome.first.seconds:.2f} s"
+    if outcome.base_blob_gets is not None:
+        line += f", base-layer blob GETs {outcome.base_blob_gets}"
+    if outcome.split is not None:
+        line += f", one build a platform {outcome.split.seconds:.2f} s"
     return line + (", ok" if m.returncode == 0 else f", FAILED ({_last_error(m.stderr)})")
 
 
@@ -182,8 +132,9 @@ def _last_error(stderr: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="runs per builder and workload (default 3)")
-    parser.add_argument("--workloads", default=",".join(WORKLOADS),
-                        help=f"comma-separated subset of {','.join(WORKLOADS)}")
+    parser.add_argument("--workloads", default=",".join(DEFAULT_WORKLOADS),
+                        help=f"comma-separated subset of {','.join(WORKLOADS)} (default: all but "
+                        f"{','.join(sorted(set(WORKLOADS) - set(DEFAULT_WORKLOADS)))})")
     parser.add_argument("--skip-buildah", action="store_true",
                         help="no buildah, for quick local iteration (never for the committed report)")
     parser.add_argument("--skip-docker", action="store_true",
@@ -210,6 +161,10 @@ def main(argv: list[str] | None = None) -> int:
         builders.append("buildah")
     if not args.skip_docker:
         builders.append("docker")
+    # An installed lamina (pip, the executor image) runs from bytecode; a checkout on a machine with
+    # PYTHONDONTWRITEBYTECODE would compile every module on every build, a cost no user pays.
+    for package in ("executor", "snapshot"):
+        compileall.compile_dir(str(REPO / package), quiet=1)
     scratch = Path(tempfile.mkdtemp(prefix="lamina-bench-", dir=args.workdir))
     started = datetime.datetime.now(datetime.UTC)
     try:

@@ -6,6 +6,7 @@ and two machines measure the same work.
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import io
 import os
@@ -17,10 +18,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.support.debian import cache_dir, push_debian
-from tests.support.images import make_busybox_rootfs, push_busybox, skopeo_push, write_oci_layout
+from tests.support.images import (
+    make_busybox_rootfs,
+    push_busybox,
+    push_busybox_index,
+    skopeo_push,
+    write_oci_layout,
+)
 from tests.support.registry import RunningRegistry
 
-__all__ = ["BaseImages", "WORKLOADS", "Workload", "push_bases"]
+__all__ = ["BaseImages", "DEFAULT_WORKLOADS", "HOST_CA_BUNDLE", "PLATFORMS", "WORKLOADS", "Workload",
+           "push_bases"]
+
+# What the image of a workload that reaches PyPI must trust: this machine's bundle, which holds the
+# CA of a TLS-inspecting proxy where there is one.
+HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+PLATFORMS = ("linux/amd64", "linux/arm64")  # the multiplatform workload's
 
 
 @dataclass(frozen=True)
@@ -29,22 +42,29 @@ class BaseImages:
     debian: str
     bigbase: str
     hugebase: str = ""
+    busybox_multi: str = ""  # an index of busybox for linux/amd64 and linux/arm64
 
 
 @dataclass(frozen=True)
 class Workload:
     name: str
     description: str
-    dockerfile: str  # format() fields: busybox, debian, bigbase, hugebase
-    needs: tuple[str, ...]  # which base images (keys of BaseImages)
+    dockerfile: str  # format() fields: the fields of BaseImages
+    needs: tuple[str, ...]  # which base images (fields of BaseImages)
     make_context: str | None = None  # name of a context generator below
+    # "once": one timed build; "cached": built twice with each builder's cache, the second timed;
+    # "platforms": one build for PLATFORMS against one build per platform (bench/plans.py)
+    plan: str = "once"
+    network: bool = False  # reaches Debian's mirror and PyPI: gets the machine's proxy variables
+    default: bool = True  # in run.py's default --workloads
+    # why buildah is not run on this workload (said in the report), or "" when it is
+    buildah_left_out: str = ""
 
     def write_context(self, directory: Path, bases: BaseImages) -> Path:
         directory.mkdir(parents=True, exist_ok=True)
         if self.make_context:
             _CONTEXTS[self.make_context](directory)
-        (directory / "Dockerfile").write_text(self.dockerfile.format(
-            busybox=bases.busybox, debian=bases.debian, bigbase=bases.bigbase, hugebase=bases.hugebase))
+        (directory / "Dockerfile").write_text(self.dockerfile.format(**dataclasses.asdict(bases)))
         return directory
 
 
@@ -97,6 +117,42 @@ RUN echo one > /etc/bench-one
 RUN echo two > /huge/l1/d00/s00/f000
 """
 
+UNUSED_STAGE = """\
+FROM {busybox} AS heavy
+RUN sleep 5 && dd if=/dev/urandom of=/heavy bs=1M count=200 && echo heavy stage ran
+FROM {busybox}
+COPY config.txt /app/config.txt
+RUN echo light > /app/light
+"""
+
+# A compiler and Python wheels from the network, then the application's sources. apt reaches
+# Debian's mirror over plain http (the base's sources.list); pip reaches PyPI over https, through
+# this machine's proxy where it has one, so it trusts the host's CA bundle.
+APP = """\
+FROM {debian}
+COPY host-ca.crt /usr/local/share/bench/host-ca.crt
+ENV PIP_CERT=/usr/local/share/bench/host-ca.crt
+RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \\
+      --no-install-recommends gcc libc6-dev python3-pip && rm -rf /var/lib/apt/lists/*
+RUN pip install --quiet --no-cache-dir --disable-pip-version-check --break-system-packages \\
+      six idna certifi
+WORKDIR /app
+COPY src /app/src
+RUN gcc -O2 -o /usr/local/bin/app src/c/main.c && /usr/local/bin/app > /app/built.txt
+"""
+
+# The cross-compiling pattern: the first stage runs natively for every target; the final stage is
+# per platform, its RUN under QEMU for arm64.
+MULTIPLATFORM = """\
+FROM --platform=$BUILDPLATFORM {busybox_multi} AS build
+RUN mkdir /out && i=0 && while [ $i -lt 2000 ]; do echo "module $i" > /out/m$i.txt; i=$((i+1)); \\
+    done && echo "built on $(uname -m)" > /out/info
+FROM {busybox_multi}
+ARG TARGETARCH
+COPY --from=build /out /app
+RUN uname -m > /arch && echo "$TARGETARCH" > /target && ls /app | wc -l > /count
+"""
+
 WORKLOADS = {
     w.name: w
     for w in (
@@ -112,9 +168,27 @@ WORKLOADS = {
         Workload("bigbase", "Debian + 250,000 small files in one layer; two RUNs changing one file "
                  "each", BIGBASE, ("bigbase",)),
         Workload("hugebase", "busybox + 1,000,000 small files in four layers of 250,000 (100 files a "
-                 "directory); two RUNs changing one file each", HUGEBASE, ("hugebase",)),
+                 "directory); two RUNs changing one file each", HUGEBASE, ("hugebase",), default=False),
+        Workload("cached", "the bigbase Dockerfile built a second time with each builder's cache "
+                 "(lamina --cache with a cache repo, docker's BuildKit cache on the same daemon, "
+                 "buildah --layers on the same storage); the second build is timed", BIGBASE,
+                 ("bigbase",), plan="cached",
+                 buildah_left_out="its cached rebuild on vfs storage took 407 s in a smoke run (its "
+                 "first build 173 s), longer than the rest of the bench together"),
+        Workload("unused-stage", "a stage the target does not need (RUN sleep 5, 200 MB written), "
+                 "then a busybox target: COPY one file, one RUN", UNUSED_STAGE, ("busybox",), "small"),
+        Workload("app", "Debian minbase; apt-get install gcc libc6-dev python3-pip; pip install "
+                 "six idna certifi from PyPI; COPY of 2,000 small .py and .c files; gcc of one",
+                 APP, ("debian",), "app", network=True,
+                 buildah_left_out="151 s a run in a smoke run (lamina 88 s, docker 91 s); left out "
+                 "to keep the bench within its time"),
+        Workload("multiplatform", f"{' and '.join(PLATFORMS)}: a FROM --platform=$BUILDPLATFORM "
+                 "stage making 2,000 files, a per-platform stage COPY --from it and one RUN (QEMU "
+                 "for arm64); one build for both (docker 20.10: two, one a platform)", MULTIPLATFORM,
+                 ("busybox_multi",), plan="platforms"),
     )
 }
+DEFAULT_WORKLOADS = tuple(name for name, workload in WORKLOADS.items() if workload.default)
 
 
 # --- contexts -------------------------------------------------------------------------------------
@@ -146,7 +220,29 @@ def _bigcopy_context(directory: Path) -> None:
                 os.link(os.path.join(dirpath, name), data / rel / name)
 
 
-_CONTEXTS = {"small": _small_context, "bigcopy": _bigcopy_context}
+def _app_context(directory: Path) -> None:
+    """The host's CA bundle and an application's sources: 1,600 Python modules in 20 packages and
+    400 C files beside a main.c, 200 B to 4 KB each, from a fixed seed."""
+    shutil.copyfile(HOST_CA_BUNDLE, directory / "host-ca.crt")
+    rng = random.Random(2000)
+    for package in range(20):
+        sub = directory / "src" / f"pkg{package:02}"
+        sub.mkdir(parents=True)
+        (sub / "__init__.py").write_text("")
+        for module in range(80):
+            body = "".join(f"def f{n}(x):\n    return x * {rng.randint(1, 99)} + {n}\n\n"
+                           for n in range(rng.randint(2, 60)))
+            (sub / f"mod{module:03}.py").write_text(body)
+    c_dir = directory / "src" / "c"
+    c_dir.mkdir()
+    for unit in range(399):
+        body = "".join(f"int u{unit}_f{n}(int x) {{ return x * {rng.randint(1, 99)} + {n}; }}\n"
+                       for n in range(rng.randint(2, 60)))
+        (c_dir / f"unit{unit:03}.c").write_text(body)
+    (c_dir / "main.c").write_text('#include <stdio.h>\nint main(void) { puts("app built"); return 0; }\n')
+
+
+_CONTEXTS = {"small": _small_context, "bigcopy": _bigcopy_context, "app": _app_context}
 
 
 # --- base images ----------------------------------------------------------------------------------
@@ -249,7 +345,7 @@ def hugebase_layout() -> Path:
 
 def push_bases(registry: RunningRegistry, workdir: Path, needed: set[str]) -> BaseImages:
     """Push the base images the chosen workloads need (skopeo, not lamina) to ``registry``."""
-    busybox = debian = bigbase = hugebase = ""
+    busybox = debian = bigbase = hugebase = busybox_multi = ""
     if "busybox" in needed:
         busybox = push_busybox(registry, workdir / "busybox")
     if "debian" in needed:
@@ -259,4 +355,7 @@ def push_bases(registry: RunningRegistry, workdir: Path, needed: set[str]) -> Ba
                               extra_layers=[bigbase_layer()])
     if "hugebase" in needed:
         hugebase = skopeo_push(f"oci:{hugebase_layout()}:latest", registry, "hugebase", "latest")
-    return BaseImages(busybox=busybox, debian=debian, bigbase=bigbase, hugebase=hugebase)
+    if "busybox_multi" in needed:
+        busybox_multi = push_busybox_index(registry, workdir / "busybox-multi")
+    return BaseImages(busybox=busybox, debian=debian, bigbase=bigbase, hugebase=hugebase,
+                      busybox_multi=busybox_multi)

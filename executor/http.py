@@ -8,7 +8,6 @@ redirects are followed by requests, which drops ``Authorization`` when the host 
 
 from __future__ import annotations
 
-import importlib.metadata
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
+
+from executor import __version__
 
 if TYPE_CHECKING:
     from requests.sessions import _Settings  # the stubs' TypedDict; not at run time
@@ -76,11 +77,7 @@ class TLSOptions:
 
 
 def user_agent() -> str:
-    try:
-        version = importlib.metadata.version("lamina")
-    except importlib.metadata.PackageNotFoundError:
-        version = "dev"
-    return f"lamina/{version}"
+    return f"lamina/{__version__}"
 
 
 class _TrustAdapter(HTTPAdapter):

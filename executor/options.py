@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from executor.contexts import ContextFetch
+from executor.contexts.named import NamedContext
 
 # The credential helpers of the maintained kaniko fork's --credential-helpers, all on by default.
 CREDENTIAL_HELPERS = ("env", "google", "ecr", "acr", "gitlab")
@@ -23,6 +24,17 @@ class SecretSource:
 
 
 @dataclass(frozen=True)
+class SshSource:
+    """``--ssh ID[=SOCKET|KEY[,KEY...]]`` (buildx's): what RUN --mount=type=ssh,id=ID reaches, an
+    ssh-agent's socket (``default``: $SSH_AUTH_SOCK) or private key files lamina's own agent serves.
+    Only the paths are kept; a key is read when a RUN needs it."""
+
+    id: str
+    socket: Path | None = None
+    keys: tuple[Path, ...] = ()
+
+
+@dataclass(frozen=True)
 class SourceOptions:
     """Where the Dockerfile and its context come from."""
 
@@ -33,9 +45,11 @@ class SourceOptions:
     target: str | None = None
     skip_unused_stages: bool = True
     secrets: tuple[SecretSource, ...] = ()
+    ssh: tuple[SshSource, ...] = ()
     # A remote context (tar://, gs://, s3://, git://, https://) or Dockerfile URL, fetched to
     # ``context`` / ``dockerfile`` before the build; None when both are local already.
     fetch: ContextFetch | None = None
+    named_contexts: tuple[NamedContext, ...] = ()  # --build-context NAME=VALUE
 
 
 @dataclass(frozen=True)
@@ -101,6 +115,7 @@ class OutputOptions:
     image_name_tag_with_digest_file: Path | None = None
     skip_push_permission_check: bool = False
     annotations: Mapping[str, str] = field(default_factory=dict)  # --annotation: on the manifest
+    index_annotations: Mapping[str, str] = field(default_factory=dict)  # --annotation index:K=V
     # --push-ignore-immutable-tag-errors: a registry refusing to move an immutable tag is a warning
     push_ignore_immutable_tag_errors: bool = False
     sbom: bool = False  # --sbom: an SPDX 2.3 JSON document of the final root's packages
@@ -124,13 +139,16 @@ class CacheOptions:
 @dataclass(frozen=True)
 class SnapshotOptions:
     """How the root is snapshotted and layers are written (kaniko's --snapshot-mode,
-    --single-snapshot, --compression, --compression-level, --reproducible)."""
+    --single-snapshot, --compression, --compression-level, --reproducible) and lamina's
+    --source-date-epoch / SOURCE_DATE_EPOCH."""
 
     mode: str = "full"  # full | redo | time
     single_snapshot: bool = False
     compression: str = "gzip"  # gzip | zstd
     compression_level: int | None = None  # None: the format's default
-    reproducible: bool = False
+    reproducible: bool = False  # kaniko's: every layer timestamp 0, created the epoch
+    # BuildKit's rewrite-timestamp: layer timestamps newer than it clamped to it, created it
+    source_date_epoch: int | None = None
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,12 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from executor import __version__
 from executor.atomic import write_text_atomically
 from executor.contexts.git import GitRepository
+from executor.contexts.named import context_name
 from executor.dockerfile.parser import Stage
 from executor.image import Image, ImageIndex, ManifestBytes
 from executor.image.attestation import add_layout_artifacts, artifact
@@ -38,10 +39,7 @@ __all__ = ["attestation_files", "base_image_digests", "build_facts", "check_befo
 
 log = logging.getLogger("lamina")
 
-try:
-    LAMINA_VERSION = version("lamina")
-except PackageNotFoundError:  # run from a checkout that was never installed
-    LAMINA_VERSION = "0.0.0"
+LAMINA_VERSION = __version__
 
 
 def image_names_with_digest(destinations: list[str], digest: str) -> str:
@@ -163,8 +161,11 @@ def build_facts(options: ExecutorOptions, stages: Sequence[Stage], platform: str
     literal FROM images recorded with their digests."""
     source = options.source
     aliases = {stage.name for stage in stages if stage.name}  # FROM an earlier stage: no image
+    # FROM a --build-context name: not an image of that name in a registry
+    named = {context.name for context in source.named_contexts}
     literal = sorted({stage.base for stage in stages if "$" not in stage.base
-                      and stage.base != "scratch" and stage.base.lower() not in aliases})
+                      and stage.base != "scratch" and stage.base.lower() not in aliases
+                      and context_name(stage.base) not in named})
     git = source.fetch.source if source.fetch else None
     return BuildFacts(
         dockerfile=source.dockerfile.read_bytes(), build_args=source.build_args,

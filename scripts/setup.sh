@@ -11,7 +11,10 @@ packages=(docker-registry skopeo buildah umoci podman busybox-static debootstrap
           patchelf  # scripts/bundle-kaniko-dir
           docker.io  # the reference builder the differential tests measure against (pulls containerd, runc)
           slirp4netns  # the network of RUN in sandbox mode
+          openssh-server openssh-client  # sshd and ssh-agent on loopback for RUN --mount=type=ssh tests
           qemu-user-static binfmt-support  # RUN for a foreign platform (multi-platform builds)
+          tmux  # the progress bars as a terminal shows them (tests/cli/test_progress.py)
+          chromium  # the HTML build report rendered headless (tests/cli/test_html_report.py)
           gcc libc6-dev)  # static attack programs the hostile tests compile
 missing=()
 for package in "${packages[@]}"; do
@@ -70,3 +73,6 @@ if [ ! -x .venv/bin/python ]; then
     "$python" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+# Bytecode, as a regular install has it: the tests start the executor hundreds of times, and where
+# PYTHONDONTWRITEBYTECODE is set each start would compile every module again.
+.venv/bin/python -m compileall -q executor snapshot >/dev/null

@@ -8,7 +8,7 @@ import logging
 import os
 import stat
 import tarfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -44,6 +44,8 @@ def write_layer(
     compression: str = "gzip",
     level: int | None = None,
     reproducible: bool = False,
+    source_date_epoch: int | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> LayerInfo:
     """Write a layer of ``changes`` (files read from ``root`` now) to ``out``.
 
@@ -52,9 +54,11 @@ def write_layer(
     files are written once and linked after; ``index`` supplies unchanged paths of the same
     inode, the lowest of which is written too so that the link survives in the image.
     ``reproducible`` writes every timestamp as 0 (the epoch), so the layer depends only on
-    content, modes and owners. ``level`` None is the format's default.
+    content, modes and owners; ``source_date_epoch`` writes every timestamp newer than it as it
+    (BuildKit's rewrite-timestamp). ``level`` None is the format's default. ``progress`` is
+    told the tar bytes as they are written.
     """
-    sink = _DigestingSink(out, make_compressor(compression, level))
+    sink = _DigestingSink(out, make_compressor(compression, level), progress)
     plan = _plan(changes, index)
     # Not "w|": tarfile's stream buffer re-slices bytes on every write. Plain "w" on a sink that
     # only counts for tell() streams just the same and never seeks.
@@ -67,7 +71,9 @@ def write_layer(
         copybufsize=CHUNK,
     )
     with tar:
-        entries = _EntryWriter(os.fspath(root), tar, reproducible=reproducible)
+        entries = _EntryWriter(os.fspath(root), tar,
+                               latest=0 if reproducible else source_date_epoch,
+                               clamp_only=not reproducible)
         for name, is_whiteout in plan:
             if is_whiteout:
                 entries.whiteout(name)
@@ -126,8 +132,10 @@ def _hardlink_anchors(changed: Iterable[str], index: SnapshotIndex) -> list[str]
 class _DigestingSink:
     """The tar's file object: hashes the tar, compresses, hashes and counts the blob, writes."""
 
-    def __init__(self, out: BinaryIO, compressor: Compressor) -> None:
+    def __init__(self, out: BinaryIO, compressor: Compressor,
+                 progress: Callable[[int], None] | None = None) -> None:
         self._out = out
+        self._progress = progress
         self._compressor = compressor
         self._tar_hash = hashlib.sha256()
         self._blob_hash = hashlib.sha256()
@@ -138,6 +146,8 @@ class _DigestingSink:
         self._tar_hash.update(data)
         self._tar_size += len(data)
         self._emit(self._compressor.compress(data))
+        if self._progress is not None:
+            self._progress(len(data))
         return len(data)
 
     def tell(self) -> int:
@@ -189,15 +199,26 @@ class _ExactReader:
 
 
 class _EntryWriter:
-    def __init__(self, root: str, tar: tarfile.TarFile, *, reproducible: bool = False) -> None:
+    def __init__(self, root: str, tar: tarfile.TarFile, *, latest: int | None = None,
+                 clamp_only: bool = True) -> None:
+        """``latest``: no timestamp written is later than it; with ``clamp_only`` False every
+        timestamp is it (kaniko's --reproducible: 0, even for a file dated before 1970)."""
         self._root = root
         self._tar = tar
-        self._reproducible = reproducible
+        self._latest = latest
+        self._clamp_only = clamp_only
         self._inodes: dict[tuple[int, int], str] = {}  # hardlinked inode -> first name written
 
     def _add(self, info: tarfile.TarInfo, body: _ExactReader | None = None) -> None:
         self._tar.addfile(info, body)  # type: ignore[arg-type]
         self._tar.members.clear()  # type: ignore[attr-defined]  # tarfile keeps every TarInfo; a layer may have 10^5 of them
+
+    def _mtime(self, seconds: int) -> int:
+        # whole seconds only: tarfile then puts no PAX mtime (nor atime/ctime) record in
+        latest = self._latest
+        if latest is None:
+            return seconds
+        return min(seconds, latest) if self._clamp_only else latest
 
     def whiteout(self, name: str) -> None:
         # What Docker and BuildKit emit: an empty regular file, mode 0, owned by root.
@@ -221,7 +242,7 @@ class _EntryWriter:
         info.uid = st.st_uid
         info.gid = st.st_gid
         info.uname = info.gname = ""
-        info.mtime = 0 if self._reproducible else st.st_mtime_ns // 1_000_000_000
+        info.mtime = self._mtime(st.st_mtime_ns // 1_000_000_000)
         if stat.S_ISREG(mode):
             self._regular(info, path, st)
             return

@@ -15,6 +15,10 @@ directory reachable by two paths (a bind mount) answers only one of them (both a
 A watch is one-shot (IN_ONESHOT): its first event removes it, so the kernel queues at most two
 events per directory and none for later changes to a directory already known to be dirty; when
 the queue overflows anyway, or inotify is not available, every directory is listed.
+
+Watches count against the user's budget for the whole machine (``max_user_watches``; root in a
+container is root of the node), which the kubelet and others need too: a snapshot arms at most a
+quarter of it, and the directories beyond that are simply listed every time.
 """
 
 from __future__ import annotations
@@ -41,6 +45,10 @@ _IN_ONESHOT = 0x80000000
 _MASK = (_IN_MODIFY | _IN_ATTRIB | _IN_CLOSE_WRITE | _IN_MOVED_FROM | _IN_MOVED_TO | _IN_CREATE
          | _IN_DELETE | _IN_DELETE_SELF | _IN_MOVE_SELF | _IN_ONLYDIR | _IN_ONESHOT)
 
+_WATCH_BUDGET = "/proc/sys/fs/inotify/max_user_watches"
+_SHARE_OF_BUDGET = 4  # one part in four for lamina, three left to the rest of the machine
+_LIMIT_WITHOUT_BUDGET = 8192 // _SHARE_OF_BUDGET  # the kernel's historic default budget
+
 _EVENT = struct.Struct("<iIII")  # wd, mask, cookie, len (then len bytes of name)
 
 
@@ -65,7 +73,8 @@ class DirectoryWatcher:
     listed. Not thread-safe: one snapshot at a time uses it.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int | None = None) -> None:
+        self._limit = _watch_limit() if limit is None else limit
         self._fd = -1
         self._by_wd: dict[int, str] = {}
         self._by_prefix: dict[str, int] = {}
@@ -108,6 +117,8 @@ class DirectoryWatcher:
         old = self._by_prefix.pop(prefix, None)
         if old is not None:
             self._by_wd.pop(old, None)
+        elif len(self._by_wd) >= self._limit:
+            return  # over lamina's share of the watches: listed every time
         wd = -1
         if self._proc:
             # The fd's own inode, through /proc, not a path that could name another directory by now.
@@ -168,3 +179,11 @@ class DirectoryWatcher:
 
     def __len__(self) -> int:
         return len(self._by_prefix)
+
+
+def _watch_limit() -> int:
+    try:
+        with open(_WATCH_BUDGET) as budget:
+            return max(int(budget.read()) // _SHARE_OF_BUDGET, 1)
+    except (OSError, ValueError):
+        return _LIMIT_WITHOUT_BUDGET

@@ -40,6 +40,14 @@ def debian_image(registry: RunningRegistry, tmp_path_factory: pytest.TempPathFac
 
 
 @pytest.fixture(scope="session")
+def git_ssh_image(registry: RunningRegistry, debian_image: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """``HOST/ssh/git:bookworm``: the Debian base with git and openssh-client (RUN --mount=type=ssh)."""
+    from tests.support.sshd import push_git_image
+
+    return push_git_image(registry, debian_image, tmp_path_factory.mktemp("git-image"))
+
+
+@pytest.fixture(scope="session")
 def docker(registry: RunningRegistry, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningDocker]:
     """A private dockerd (Debian's docker.io, BuildKit) that trusts the session registry over plain
     HTTP; started the first time a test asks for it, stopped with nothing left at the session's end."""

@@ -36,6 +36,7 @@ LAZY_THIRD_PARTY = {
     "executor.registry.keychains.google": "google-auth: only gcr.io / pkg.dev pushes pay for it",
     "executor.registry.keychains.ecr": "boto3: only ECR registries pay for it",
     "snapshot.compression": "zstandard: only zstd layers pay for it",
+    "executor.sandbox.ssh_agent": "cryptography: only --ssh with key files pays for it",
     "executor.cli.tracing": "opentelemetry-sdk: only builds with OTEL_EXPORTER_OTLP_ENDPOINT pay for it",
 }
 MAX_MODULE_LINES = 400

@@ -11,16 +11,18 @@ from pathlib import Path
 
 from executor.builder.emulation import BINFMT_DIR, BINFMT_DIR_SWITCH, check_emulation
 from executor.builder.environment import BuildEnvironment
+from executor.builder.finish import build_clock, finish_image, image_facts, source_facts, with_source_date_arg
 from executor.builder.platforms import TargetPlan, plan_targets, run_platforms
 from executor.builder.stage import build_stage
 from executor.builder.stages import BuiltStages
-from executor.clock import Clock, epoch, utc_now
+from executor.clock import Clock, utc_now
 from executor.contexts import fetch_context
 from executor.dockerfile import Dockerfile, parse_dockerfile
 from executor.dockerfile.args import warn_unused_build_args
 from executor.errors import UsageError
 from executor.events import event
 from executor.image import Image, ImageIndex, Platform, PlatformImage, serialize
+from executor.image.annotations import ImageFacts, image_annotations, index_annotations
 from executor.options import ExecutorOptions
 from executor.outputs import check_before_build, write_attestations, write_index_outputs, write_outputs
 from executor.rootfs.clean import clean_root
@@ -31,7 +33,7 @@ from snapshot.rootfs import SymlinkLoop, resolve_in_root
 log = logging.getLogger("lamina")
 
 # under the kaniko dir, removed at the end
-_SCRATCH_DIRS = ("layers", "stages", "images", "trash", "emulation")
+_SCRATCH_DIRS = ("layers", "stages", "images", "trash", "emulation", "named")
 
 
 def read_dockerfile(path: Path, context: Path | None = None) -> Dockerfile:
@@ -47,7 +49,8 @@ def read_dockerfile(path: Path, context: Path | None = None) -> Dockerfile:
         # BuildKit reads the bytes as they are: a line that is not UTF-8 keeps its bytes
         text = where.read_text(encoding="utf-8", errors="surrogateescape")
     except FileNotFoundError:
-        raise UsageError(f"Dockerfile {path} does not exist") from None
+        raise UsageError(f"Dockerfile {path} does not exist: give --dockerfile its path in the "
+                         f"context (or an absolute one), or check --context") from None
     except (IsADirectoryError, PermissionError) as error:
         raise UsageError(f"cannot read Dockerfile {path}: {error}") from None
     return parse_dockerfile(text, name=path.name)
@@ -60,13 +63,6 @@ def _declared_args(dockerfile: Dockerfile, stages: tuple[int, ...]) -> set[str]:
         if instruction.keyword == "ARG":
             names.update(word.split("=", 1)[0] for word in instruction.words)
     return names
-
-
-def _finish_image(image: Image, options: ExecutorOptions, clock: Clock) -> Image:
-    run_config = image.run_config
-    if options.source.labels:
-        run_config["Labels"] = {**(run_config.get("Labels") or {}), **options.source.labels}
-    return image.with_run_config(run_config).with_config_values(created=clock())
 
 
 def _for_platform(image: Image, platform: Platform) -> Image:
@@ -89,8 +85,19 @@ def execute(options: ExecutorOptions, clock: Clock = utc_now,
     (with several platforms, the digest of their index)."""
     environ = dict(os.environ) if env is None else env
     make_undumpable()  # credentials in this process's memory and environment stay out of RUN's reach
-    if options.snapshot.reproducible:
-        clock = epoch
+    # Docker's (runc's) umask: the executor's own never reaches the modes of COPY's directories
+    # or what RUN creates, so a build does not depend on the shell it was started from
+    umask = os.umask(0o022)
+    try:
+        return _execute(options, build_clock(options, clock), environ)
+    finally:
+        os.umask(umask)
+
+
+def _execute(options: ExecutorOptions, clock: Clock, environ: Mapping[str, str]) -> str:
+    given_args = options.source.build_args
+    options = with_source_date_arg(options)
+    check_index_annotations(options)
     check_root(options.root)
     # A remote context or Dockerfile URL lands under the kaniko dir, where the options point.
     fetch_context(options.source.fetch, environ)
@@ -111,37 +118,72 @@ def execute(options: ExecutorOptions, clock: Clock = utc_now,
         clean_root(build.root, build.ignore)
     try:
         builds = _TargetBuilds(dockerfile, build, options.root.sandboxed, len(plans) > 1)
-        images = [_finish_image(builds.build(plan), options, clock) for plan in plans]
+        images = [finish_image(builds.build(plan), options, clock) for plan in plans]
         declared = set().union(*(_declared_args(dockerfile, plan.stages.order) for plan in plans))
-        warn_unused_build_args(options.source.build_args, declared)
-        # zstd layers have no Docker schema2 media type: such an image is OCI (as kaniko's).
-        image_format = "oci" if options.snapshot.compression == "zstd" else options.output.image_format
-        if len(plans) == 1:
-            serialized = serialize(images[0], image_format, options.output.annotations)
-            write_outputs(images[0], serialized, options.output, build.clients)
-            # --sbom / --provenance: the root still holds the final stage's files here
-            write_attestations(build.root, build.ignore, serialized, options, dockerfile.stages,
-                               str(plans[0].target), build.clients, images[0].config["created"])
-            log.info("built image %s", serialized.digest,
-                     extra=event("image.built", digest=serialized.digest))
-            return serialized.digest
-        children = []
-        for plan, image in zip(plans, images):
-            image = _for_platform(image, plan.target)
-            children.append(PlatformImage(plan.target, image,
-                                          serialize(image, image_format, options.output.annotations)))
-        index = ImageIndex.of(children)
-        write_index_outputs(index, options.output, build.clients)
-        log.info("built an index of %d images %s", len(children), index.digest,
-                 extra=event("image.built", digest=index.digest,
-                             images={str(c.platform): c.serialized.digest for c in children}))
-        return index.digest
+        warn_unused_build_args(given_args, declared)
+        source = source_facts(options, environ)
+        if len(plans) > 1:
+            return _write_index(plans, images, options, build, source)
+        serialized = serialize(images[0], _image_format(options),
+                               _annotations(images[0], source, options))
+        write_outputs(images[0], serialized, options.output, build.clients)
+        # --sbom / --provenance: the root still holds the final stage's files here
+        write_attestations(build.root, build.ignore, serialized, options, dockerfile.stages,
+                           str(plans[0].target), build.clients, images[0].config["created"])
+        log.info("built image %s", serialized.digest,
+                 extra=event("image.built", digest=serialized.digest))
+        return serialized.digest
     finally:
         build.runner.close()
         for scratch in _SCRATCH_DIRS:
             shutil.rmtree(build.kaniko_dir / scratch, ignore_errors=True)
         if options.root.cleanup:  # failed or not, so the same container can build again
             clean_root(build.root, build.ignore)
+
+
+def _annotations(image: Image, source: ImageFacts, options: ExecutorOptions) -> dict[str, str]:
+    return image_annotations(image.config["created"], image_facts(image, source),
+                             options.output.annotations)
+
+
+def _write_index(plans: list[TargetPlan], images: list[Image], options: ExecutorOptions,
+                 build: BuildEnvironment, source: ImageFacts) -> str:
+    """A multi-platform build's outputs: its images under one index; the index digest."""
+    image_format = _image_format(options)
+    children = []
+    for plan, image in zip(plans, images):
+        image = _for_platform(image, plan.target)
+        children.append(PlatformImage(plan.target, image,
+                                      serialize(image, image_format, _annotations(image, source, options))))
+    # made when its last image was; a Docker manifest list has no annotations (and
+    # check_index_annotations let none be asked for one)
+    index = ImageIndex.of(children, index_annotations(images[-1].config["created"], source,
+                                                      options.output.index_annotations)
+                          if image_format == "oci" else None)
+    write_index_outputs(index, options.output, build.clients)
+    log.info("built an index of %d images %s", len(children), index.digest,
+             extra=event("image.built", digest=index.digest,
+                         images={str(c.platform): c.serialized.digest for c in children}))
+    return index.digest
+
+
+def _image_format(options: ExecutorOptions) -> str:
+    # zstd layers have no Docker schema2 media type: such an image is OCI (as kaniko's).
+    return "oci" if options.snapshot.compression == "zstd" else options.output.image_format
+
+
+def check_index_annotations(options: ExecutorOptions) -> None:
+    """``--annotation index:`` needs an index to go on, and one that has annotations."""
+    wanted = options.output.index_annotations
+    if not wanted:
+        return
+    first = next(iter(wanted))
+    if not options.platforms.multiple:
+        raise UsageError(f"--annotation index:{first}: a build for one platform makes no index; "
+                         "leave out the index: prefix to annotate the image manifest")
+    if _image_format(options) != "oci":
+        raise UsageError(f"--annotation index:{first}: a Docker manifest list has no annotations; "
+                         "add --image-format oci for an OCI image index")
 
 
 @dataclass

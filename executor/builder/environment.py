@@ -4,26 +4,26 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
+from executor.builder.named_contexts import NamedContexts
 from executor.builder.spool import LayerSpool
 from executor.cache import StepCache, step_cache
 from executor.cache.base_images import BaseImageCache, base_image_cache
 from executor.clock import Clock
 from executor.commands.mounts import MountEnvironment
 from executor.contexts.files import BuildContextFiles
-from executor.dockerfile import Dockerfile, DockerIgnore, ShellLexer
+from executor.dockerfile import Dockerfile, ShellLexer
 from executor.dockerfile.args import global_arg_values
 from executor.errors import UsageError
-from executor.options import ExecutorOptions
+from executor.options import ExecutorOptions, SnapshotOptions
 from executor.registry.routing import RegistryClients
 from executor.rootfs.root import ignore_list
 from executor.sandbox import landlock
 from executor.sandbox.bundle import BundleSeal
 from executor.sandbox.runner import ChrootRunner, CommandRunner, Confinement, HostRunner
 from snapshot.ignore import IgnoreList
-from snapshot.rootfs import SymlinkLoop, resolve_in_root
 
 log = logging.getLogger("lamina")
 
@@ -51,6 +51,7 @@ class BuildEnvironment:
     cache: StepCache | None  # --cache: layers of earlier builds, by step key
     base_images: BaseImageCache | None  # --cache-dir: the warmer's base images
     extract_retries: int  # --image-fs-extract-retry
+    named: NamedContexts  # --build-context NAME=VALUE
 
     @property
     def images_dir(self) -> Path:
@@ -74,7 +75,7 @@ class BuildEnvironment:
         clients = RegistryClients.create(options.registry, kaniko_dir, environ)
         return cls(
             root=options.root.root, kaniko_dir=kaniko_dir, ignore=ignore_list(options.root),
-            files=_context_files(options.source.context, options.source.dockerfile),
+            files=BuildContextFiles.for_dockerfile(options.source.context, options.source.dockerfile),
             runner=_runner(options, environ),
             clients=clients, spool=LayerSpool(kaniko_dir / "layers", options.snapshot),
             clock=clock, lexer=ShellLexer(dockerfile.escape),
@@ -84,26 +85,24 @@ class BuildEnvironment:
             dockerfile_name=options.source.dockerfile.name,
             mounts=MountEnvironment(caches=kaniko_dir / "caches", scratch=kaniko_dir / "mounts",
                                     secrets={s.id: s for s in options.source.secrets},
+                                    ssh={s.id: s for s in options.source.ssh},
                                     environ=environ),
             # --cache: the layer cache reaches its repository through the same clients
-            cache=step_cache(options.cache, options.output.destinations, clients),
+            cache=step_cache(options.cache, options.output.destinations, clients,
+                             _layer_timestamps(options.snapshot)),
             base_images=base_image_cache(options.cache),
-            extract_retries=options.registry.image_fs_extract_retry)
+            extract_retries=options.registry.image_fs_extract_retry,
+            named=NamedContexts.of(options.source.named_contexts, kaniko_dir, environ))
 
 
-def _context_files(context: Path, dockerfile: Path) -> BuildContextFiles:
-    """The context seen through its ignore file: ``<Dockerfile>.dockerignore`` beside the
-    Dockerfile wins over ``<context>/.dockerignore`` (only one applies, as in BuildKit and
-    kaniko). One inside the context is resolved there, as the Dockerfile is."""
-    files = BuildContextFiles.load(context)
-    beside = dockerfile.with_name(dockerfile.name + ".dockerignore")
-    try:
-        where = (resolve_in_root(context, str(beside.relative_to(context)))
-                 if beside.is_relative_to(context) else beside)
-        text = where.read_text(encoding="utf-8", errors="surrogateescape")
-    except (FileNotFoundError, IsADirectoryError, NotADirectoryError, SymlinkLoop):
-        return files
-    return replace(files, ignore=DockerIgnore.parse(text, name=beside.name))
+def _layer_timestamps(options: SnapshotOptions) -> str:
+    """How layer timestamps are written, for the cache key: cached layers are reused as they
+    are (their digests are what the cache promises), so the rule is part of what they are."""
+    if options.reproducible:
+        return "epoch 0"
+    if options.source_date_epoch is not None:
+        return f"clamped to {options.source_date_epoch}"
+    return ""
 
 
 def _runner(options: ExecutorOptions, environ: Mapping[str, str]) -> CommandRunner:

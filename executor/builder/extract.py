@@ -11,7 +11,8 @@ from typing import Any, BinaryIO
 
 from executor.cache.base_images import CorruptCacheEntry
 from executor.errors import BuildError
-from executor.image import DigestCheckingReader, Image, Layer
+from executor.events import Progress, ProgressReader
+from executor.image import DigestCheckingReader, Image, Layer, RemoteLayer
 from executor.registry import RegistryError
 from executor.rootfs.clean import clean_root
 from snapshot.compression import ReadAhead
@@ -32,7 +33,11 @@ def extract_image(image: Image, root: Path, ignore: IgnoreList, *, hints: Digest
     for number, layer in enumerate(image.layers, 1):
         started = time.monotonic()
         try:
-            with layer.open() as compressed, ReadAhead(_verified_tar(layer, compressed)) as stream:
+            # a registry's layer is downloaded as it is extracted: one bar for both
+            kind = "pull" if isinstance(layer, RemoteLayer) else "extract"
+            with Progress(kind, f"{what} {number}/{len(image.layers)} {layer.digest[:19]}",
+                          layer.size) as progress, layer.open() as raw, \
+                    ReadAhead(_verified_tar(layer, ProgressReader(raw, progress))) as stream:  # type: ignore[arg-type]
                 extract_layer(stream, root, ignore, hints=hints,  # type: ignore[arg-type]
                               escape=Escape.CLAMP)
                 while stream.read(1 << 20):

@@ -32,9 +32,12 @@ class StagePlan:
 
 
 def plan_stages(dockerfile: Dockerfile, target: str | None, skip_unused: bool,
-                expand: Callable[[str], str]) -> StagePlan:
+                expand: Callable[[str], str], replaced: Callable[[str], bool] = lambda ref: False
+                ) -> StagePlan:
     """BuildKit's rule (``skip_unused``, the default): the target and the stages it depends on; else
-    kaniko v1's, every stage up to the target. ``expand`` substitutes global ARGs in FROM and --from values."""
+    kaniko v1's, every stage up to the target. ``expand`` substitutes global ARGs in FROM and --from
+    values. A name ``replaced`` says is a ``--build-context``: a stage of that name is never built
+    (BuildKit: the named context overrides the stage) and reading it depends on no stage."""
     if target is None:
         target_index = len(dockerfile.stages) - 1
     else:
@@ -47,6 +50,8 @@ def plan_stages(dockerfile: Dockerfile, target: str | None, skip_unused: bool,
         """Earlier stages whose files this stage reads (COPY --from, RUN --mount from=)."""
         deps = set()
         for ref, line in stage_refs(stage):
+            if replaced(expand(ref)):
+                continue
             found = dockerfile.find_stage(expand(ref))
             if found is not None:
                 if found.index >= stage.index:
@@ -57,6 +62,8 @@ def plan_stages(dockerfile: Dockerfile, target: str | None, skip_unused: bool,
 
     def base_dep(stage: Stage) -> set[int]:
         """The earlier stage this stage is built FROM: its image is needed, not its files."""
+        if replaced(expand(stage.base)):
+            return set()
         base = dockerfile.earlier_stage(expand(stage.base), stage.index)
         return {base.index} if base is not None else set()
 
@@ -74,6 +81,11 @@ def plan_stages(dockerfile: Dockerfile, target: str | None, skip_unused: bool,
         order = tuple(sorted(needed))
     else:
         order = tuple(range(target_index + 1))
+    covered = {stage.index for stage in stages if stage.name and replaced(stage.name)}
+    if target_index in covered:
+        raise UsageError(f"the target stage {dockerfile.stages[target_index].name!r} is replaced by "
+                         "--build-context: there is nothing to build")
+    order = tuple(index for index in order if index not in covered)
     # Only --from readers need a stage's root kept; FROM <stage> extracts the stage's image.
     keep = frozenset(ref for index in order for ref in reads_files[index])
     return StagePlan(order=order, keep_files=keep, target=target_index)

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from executor.builder.plan import StagePlan, make_expander, plan_stages, stage_refs
+from executor.contexts.named import context_name
 from executor.dockerfile import ArgInstruction, Dockerfile, RunInstruction, ShellLexer, Stage
 from executor.dockerfile.args import global_arg_values
 from executor.errors import DockerfileError
@@ -51,12 +52,14 @@ def _plan_target(dockerfile: Dockerfile, target: Platform, build: Platform, lexe
                  source: SourceOptions) -> TargetPlan:
     global_args = global_arg_values(dockerfile, source.build_args, target.as_tuple(), build.as_tuple())
     expand = make_expander(lexer, global_args, dockerfile)
-    plan = plan_stages(dockerfile, source.target, source.skip_unused_stages, expand)
+    named = {context.name for context in source.named_contexts}
+    replaced = (lambda ref: context_name(ref) in named) if named else (lambda ref: False)  # noqa: E731
+    plan = plan_stages(dockerfile, source.target, source.skip_unused_stages, expand, replaced)
     platforms: dict[int, Platform] = {}
     keys: dict[int, str] = {}
     for index in plan.order:  # a stage's dependencies come before it
         stage = dockerfile.stages[index]
-        base = dockerfile.earlier_stage(expand(stage.base), index)
+        base = None if replaced(expand(stage.base)) else dockerfile.earlier_stage(expand(stage.base), index)
         if stage.platform:
             platforms[index] = _stage_platform(expand(stage.platform), stage, dockerfile)
         elif base is not None:
@@ -65,8 +68,8 @@ def _plan_target(dockerfile: Dockerfile, target: Platform, build: Platform, lexe
             platforms[index] = target
         reads = []
         for ref, _line in stage_refs(stage):
-            found = dockerfile.earlier_stage(expand(ref), index)
-            # an image named by --from is pulled for the target
+            found = None if replaced(expand(ref)) else dockerfile.earlier_stage(expand(ref), index)
+            # an image (or a named context) read by --from is pulled for the target
             reads.append(keys[found.index] if found is not None else ["image", expand(ref), str(target)])
         declared = sorted({name for instruction in stage.instructions
                            if isinstance(instruction, ArgInstruction) for name, _ in instruction.pairs})

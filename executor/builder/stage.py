@@ -52,7 +52,7 @@ def build_stage(stage: Stage, env: BuildEnvironment, built: BuiltStages,
     image, instructions = _with_onbuild_triggers(_with_default_path(base.image), stage, env)
     state = _starting_state(image, env, base.state)
     from_sources = FromSources(built=built, current=stage.index, clients=env.clients,
-                               base_images=env.base_images, images_dir=env.images_dir)
+                               base_images=env.base_images, images_dir=env.images_dir, named=env.named)
     ctx = StepContext(root=env.root, files=env.files, runner=env.runner, state=state,
                       lexer=env.lexer, dockerfile_name=env.dockerfile_name,
                       from_sources=from_sources, mounts=env.mounts)
@@ -92,6 +92,11 @@ def _resolve_base(stage: Stage, env: BuildEnvironment, built: BuiltStages,
     """The stage's base: an earlier stage's image and state, or an image's manifest and config
     (its layers are read only when extracted or pushed)."""
     base_name = _expand_base(stage, env)
+    context = env.named.lookup(base_name) if base_name.lower() != "scratch" else None
+    if context is not None:  # it wins over a stage of its name, as in BuildKit
+        log.info("FROM %s (%s)", base_name, context.describe())
+        return _Base(base_name, env.named.base_image(context, env.clients, env.base_images, env.spool,
+                                                     platform), platform=platform)
     base_stage = built.stage_for(base_name, stage.index)
     if base_stage is not None:
         log.info("FROM %s (stage %d)", base_name, base_stage.index)

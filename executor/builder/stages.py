@@ -10,8 +10,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from executor.atomic import DirectoryExists, atomic_directory
+from executor.atomic import atomic_directory
 from executor.builder.extract import extract_image
+from executor.builder.named_contexts import NamedContexts, image_identity, image_root
 from executor.commands import StageState
 from executor.commands.copying import CopyEngine, CopyOwnership
 from executor.dockerfile import Dockerfile, Stage
@@ -119,18 +120,25 @@ def _copy_root(root: Path, target: Path, ignore: IgnoreList) -> None:
 
 @dataclass
 class FromSources:
-    """Where ``--from=REF`` files come from: a kept earlier stage, or an image extracted once
-    under ``images_dir``."""
+    """Where ``--from=REF`` files come from: a named context (``--build-context``, which wins
+    over a stage of its name), a kept earlier stage, or an image extracted once under
+    ``images_dir``."""
 
     built: BuiltStages
     current: int
     clients: RegistryClients
     base_images: LocalImages | None
     images_dir: Path
+    named: NamedContexts | None = None
 
     def identity(self, ref: str) -> str:
         """What the files of ``ref`` are, for cache keys: its layers' diff ids (content, not the
-        config, whose timestamps change each time a stage is rebuilt)."""
+        config, whose timestamps change each time a stage is rebuilt); for a named context what
+        ``NamedContexts.identity`` says."""
+        named = self.named
+        context = named.lookup(ref) if named is not None else None
+        if named is not None and context is not None:
+            return named.identity(context, self.clients, self.base_images)
         stage = self.built.stage_for(ref, self.current)
         if stage is not None:
             result = self.built.results.get(stage.index)
@@ -141,9 +149,13 @@ class FromSources:
             raise UsageError(f"--from={ref} names stage that is not an earlier stage")
         else:
             image = load_base_image(ref, self.clients, self.base_images)
-        return ",".join(image.config.get("rootfs", {}).get("diff_ids", [])) or "empty"
+        return image_identity(image)
 
     def root_for(self, ref: str) -> Path:
+        named = self.named
+        context = named.lookup(ref) if named is not None else None
+        if named is not None and context is not None:
+            return named.root(context, self.clients, self.base_images)
         stage = self.built.stage_for(ref, self.current)
         if stage is not None:
             files = self.built.files_of(stage.index)
@@ -152,14 +164,4 @@ class FromSources:
             return files
         if self.built.dockerfile.find_stage(ref) is not None:
             raise UsageError(f"--from={ref} names stage that is not an earlier stage")
-        image = load_base_image(ref, self.clients, self.base_images)
-        key = image.config.get("rootfs", {}).get("diff_ids", [])
-        name = (key[-1].replace(":", "-") if key else "empty") + f"-{len(key)}"
-        target = self.images_dir / name
-        if not target.exists():
-            try:
-                with atomic_directory(target, replace=False) as partial:
-                    extract_image(image, partial, IgnoreList(frozenset()))
-            except DirectoryExists:
-                pass  # another reader of the same image put it there first
-        return target
+        return image_root(load_base_image(ref, self.clients, self.base_images), self.images_dir)

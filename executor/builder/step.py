@@ -28,6 +28,8 @@ class StepRunner:
     ctx: StepContext
     root: StageRoot
     cache_key: str = ""
+    # a RUN with mounts ran since the last snapshot: the next one must list every directory
+    mounted_since_snapshot: bool = False
 
     def run(self, command: Command, image: Image) -> Image:
         """The image after ``command``: from the cache when it has the step, else by running it."""
@@ -81,12 +83,14 @@ class StepRunner:
         image = self._with_state(image)
         history = self._history(command)
         spool = self.env.spool
-        if snapshotter is None or spool.options.single_snapshot:
-            return image.with_layer(None, history)
         # a RUN's mounts bring directories from outside the root: a hard link made into one
         # changes files where no watched directory sees it, so every directory is listed
-        mounted = isinstance(command.instruction, RunInstruction) and bool(command.instruction.mounts)
-        changes, seconds = spool.take(snapshotter, full=mounted)
+        if isinstance(command.instruction, RunInstruction) and command.instruction.mounts:
+            self.mounted_since_snapshot = True
+        if snapshotter is None or spool.options.single_snapshot:
+            return image.with_layer(None, history)
+        changes, seconds = spool.take(snapshotter, full=self.mounted_since_snapshot)
+        self.mounted_since_snapshot = False
         log.info("snapshot after line %d in %.2fs", command.instruction.line, seconds)
         if not changes:
             log.info("no files changed, no layer")
@@ -111,7 +115,8 @@ class StepRunner:
         if not self.root.built:
             return image
         spool = self.env.spool
-        changes, seconds = spool.take(self.root.snapshotter())
+        changes, seconds = spool.take(self.root.snapshotter(), full=self.mounted_since_snapshot)
+        self.mounted_since_snapshot = False
         log.info("single snapshot of the stage in %.2fs", seconds)
         if not changes:
             return image

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import stat
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from executor.contexts.files import BuildContextFiles, ContextSource
+from executor.events import INPUTS_LOGGER, event
 
 KEY_VERSION = "lamina-cache-v1"  # bump when what goes into a key changes
 
@@ -74,3 +76,33 @@ def context_files(files: BuildContextFiles, patterns: Iterable[str]) -> list[lis
             if source.path.is_dir() and not source.path.is_symlink():
                 entries.extend(_entry(child) for child in files.children(source))
     return entries
+
+
+def _short(value: Any) -> str:
+    return digest_json(value)[:16]
+
+
+def inputs_summary(parent: str, instruction: dict[str, Any], run_config: dict[str, Any],
+                   args: dict[str, Any], files: list[list[Any]] | None) -> dict[str, Any]:
+    """What went into a key, part by part, for the build report to say why a later key differs:
+    the instruction as written; every other part as short digests by name (a build arg's value,
+    a context file's entry), so values stay out of the report and it stays small."""
+    summary: dict[str, Any] = {
+        "parent": parent[:16], "instruction": instruction,
+        "config": {name: _short(value) for name, value in sorted(run_config.items())},
+        "args": {name: _short(value) for name, value in sorted((args.get("args") or {}).items())},
+        "other": {name: _short(value) for name, value in sorted(args.items()) if name != "args"},
+    }
+    if files is not None:
+        summary["files"] = {entry[0]: _short(entry) for entry in files if entry[0] != "pattern"}
+        summary["patterns"] = {entry[1]: entry[2] for entry in files if entry[0] == "pattern"}
+    return summary
+
+
+def report_inputs(key: str, cacheable: bool, summary: Callable[[], dict[str, Any]]) -> None:
+    """Tell the build report (executor/cli/report.py) what went into ``key``; the summary is
+    made only when a report listens (the recorder on :data:`INPUTS_LOGGER`)."""
+    logger = logging.getLogger(INPUTS_LOGGER)
+    if logger.handlers:
+        logger.info("cache key %s", key[:12],
+                    extra=event("step.inputs", key=key, cacheable=cacheable, inputs=summary()))

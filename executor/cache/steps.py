@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from executor.cache.entry import CachedStep
-from executor.cache.key import base_key, context_files, step_key
+from executor.cache.key import base_key, context_files, inputs_summary, report_inputs, step_key
 from executor.cache.layout_store import LayoutLayerCache
 from executor.cache.store import RegistryLayerCache
 from executor.contexts.files import BuildContextFiles
@@ -44,6 +44,9 @@ class StepInputs(Protocol):
 
     @property
     def from_refs(self) -> tuple[str, ...]: ...
+
+    @property
+    def remote_sources(self) -> tuple[str, ...]: ...
 
 
 class CacheableCommand(Protocol):
@@ -87,6 +90,9 @@ class StepView(Protocol):
 class StepCache:
     layers: LayerCache
     options: CacheOptions
+    # how layers' timestamps are written ("" as they are; "epoch 0"; "clamped to N"): a layer
+    # cached under another rule has other timestamps, so it is another key, never reused
+    timestamps: str = ""
 
     def base(self, image: Image, platform: str | None = None) -> str:
         """The chain's first parent: the digest of the base image's config (which names every
@@ -104,16 +110,22 @@ class StepCache:
         # the declared ARGs with their --build-arg values: an undeclared --build-arg changes
         # nothing in the build, so not the key either
         args: dict[str, Any] = {"args": state.arg_values()}
+        if self.timestamps:  # absent otherwise: keys of earlier caches stay valid
+            args["timestamps"] = self.timestamps
         if inputs.from_refs:
             # what COPY --from / RUN --mount from= read: the stage's or image's content, so a
             # changed earlier stage is a different key for this step and every one after it
             if ctx.from_sources is None:
                 raise UsageError(f"--from={inputs.from_refs[0]}: no stages or images available here")
             args["from"] = [[ref, ctx.from_sources.identity(ref)] for ref in inputs.from_refs]
-        return step_key(parent,
-                        {"keyword": instruction.keyword, "original": instruction.original,
-                         "flags": {k: list(v) for k, v in instruction.flags.items()}},
-                        state.run_config, args, files)
+        if inputs.remote_sources:  # ADD <git URL>: the commit it resolved to, not the branch name
+            args["remote"] = list(inputs.remote_sources)
+        written = {"keyword": instruction.keyword, "original": instruction.original,
+                   "flags": {k: list(v) for k, v in instruction.flags.items()}}
+        key = step_key(parent, written, state.run_config, args, files)
+        report_inputs(key, self.cacheable(command),  # the build report's "why it missed"
+                      lambda: inputs_summary(parent, written, state.run_config, args, files))
+        return key
 
     def cacheable(self, command: CacheableCommand) -> bool:
         """Whether the step's layer may come from the cache: RUN with --cache-run-layers, COPY/ADD
@@ -148,8 +160,9 @@ class StepCache:
 
 
 def step_cache(options: CacheOptions, destinations: tuple[str, ...],
-               clients: RegistryClients) -> StepCache | None:
-    """The cache the options ask for, or None without --cache."""
+               clients: RegistryClients, timestamps: str = "") -> StepCache | None:
+    """The cache the options ask for, or None without --cache; ``timestamps`` names how layer
+    timestamps are written (see ``StepCache``)."""
     if not options.enabled:
         return None
     repo = options.repo
@@ -162,8 +175,8 @@ def step_cache(options: CacheOptions, destinations: tuple[str, ...],
         if not directory:
             raise UsageError("--cache-repo oci: needs a directory, as in oci:/var/cache/lamina")
         return StepCache(LayoutLayerCache(Path(directory), options.ttl_seconds,
-                                          writable=options.push, now=now), options)
+                                          writable=options.push, now=now), options, timestamps)
     ref = parse_reference(repo)
     client = clients.for_push(ref.registry) if options.push else clients.for_pull(ref.registry)
     store = RegistryLayerCache(ref, client, options.ttl_seconds, writable=options.push, now=now)
-    return StepCache(store, options)
+    return StepCache(store, options, timestamps)

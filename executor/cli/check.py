@@ -19,7 +19,6 @@ from executor.dockerfile.args import global_arg_values, platform_args
 from executor.dockerfile.checks import CheckInputs, build_notices, check_dockerfile, check_report
 from executor.errors import LaminaError
 from executor.options import ExecutorOptions
-from snapshot.rootfs import SymlinkLoop, resolve_in_root
 
 __all__ = ["log_build_checks", "run_check"]
 
@@ -27,18 +26,10 @@ log = logging.getLogger("lamina")
 
 
 def context_ignore(context: Path, dockerfile: Path) -> DockerIgnore:
-    """The context's ignore file as the build uses it: ``<Dockerfile>.dockerignore`` beside the
-    Dockerfile, else ``<context>/.dockerignore`` (the builder's ``_context_files`` rule)."""
+    """The context's ignore file as the build uses it."""
     if not context.is_dir():
         return DockerIgnore()  # the build reports the missing context
-    files = BuildContextFiles.load(context)
-    beside = dockerfile.with_name(dockerfile.name + ".dockerignore")
-    try:
-        where = (resolve_in_root(context, str(beside.relative_to(context)))
-                 if beside.is_relative_to(context) else beside)
-        return DockerIgnore.parse(where.read_text(encoding="utf-8", errors="surrogateescape"), name=beside.name)
-    except (FileNotFoundError, IsADirectoryError, NotADirectoryError, SymlinkLoop):
-        return files.ignore
+    return BuildContextFiles.for_dockerfile(context, dockerfile).ignore
 
 
 def _inputs(options: ExecutorOptions, stages: tuple[int, ...] | None) -> CheckInputs:

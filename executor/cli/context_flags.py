@@ -10,8 +10,9 @@ import argparse
 from collections.abc import Sequence
 
 from executor.contexts.git import GitOptions
+from executor.contexts.named import NamedContext, parse_build_contexts
 
-__all__ = ["DEFAULT_CONTEXT", "add_flags", "context_spec", "git_options"]
+__all__ = ["DEFAULT_CONTEXT", "add_flags", "context_spec", "git_options", "named_contexts"]
 
 DEFAULT_CONTEXT = "/workspace/"  # kaniko's default --context
 # What kaniko reads from a bucket named without an object (gs://BUCKET, s3://BUCKET, -b BUCKET).
@@ -25,6 +26,10 @@ def add_flags(parser: argparse.ArgumentParser) -> None:
         help="for git:// contexts: branch=NAME, single-branch=true|false, depth=N, "
              "recurse-submodules=true|false, insecure-skip-tls=true|false (repeatable)")
     add("-b", "--bucket", default=None, help=argparse.SUPPRESS)  # kaniko hides it too
+    add("--build-context", action="append", default=[], metavar="NAME=VALUE",
+        help="a named context for FROM NAME, COPY --from=NAME and RUN --mount=from=NAME (buildx's): "
+             "a directory, docker-image://REF, oci-layout://PATH[:TAG|@DIGEST], a git URL or an "
+             "https:// URL (repeatable)")
 
 
 def context_spec(context: str | None, bucket: str | None) -> str:
@@ -39,6 +44,12 @@ def context_spec(context: str | None, bucket: str | None) -> str:
     if sep and scheme in ("gs", "s3") and rest and "/" not in rest.rstrip("/"):
         spec = f"{scheme}://{rest.rstrip('/')}/{BUCKET_CONTEXT_TAR}"
     return spec
+
+
+def named_contexts(values: Sequence[str]) -> tuple[NamedContext, ...]:
+    """``--build-context NAME=VALUE`` flags, checked now: an unknown scheme, a missing directory
+    or OCI layout is a usage error before anything is pulled."""
+    return parse_build_contexts(values)
 
 
 def git_options(values: Sequence[str]) -> GitOptions:

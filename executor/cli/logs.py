@@ -8,6 +8,7 @@ import logging
 import sys
 from typing import TextIO
 
+from executor.cli.progress import ProgressRenderer, install_progress, remove_progress
 from executor.events import EVENT, FIELDS
 
 LOG_FORMATS = ("text", "color", "json")
@@ -49,16 +50,26 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(log_format: str = "text", timestamp: bool = False, level: int = logging.INFO,
-                      stream: TextIO | None = None) -> None:
-    """Send the log to stderr in the format asked for (replacing any earlier set-up)."""
-    handler = logging.StreamHandler(stream or sys.stderr)
+                      stream: TextIO | None = None, progress_interval: float | None = None,
+                      term: str = "") -> ProgressRenderer | None:
+    """Send the log to stderr in the format asked for (replacing any earlier set-up). With
+    ``progress_interval``, long work's progress is drawn too (executor/cli/progress.py), unless
+    the level hides information (error, fatal, panic); the renderer is returned to be closed."""
+    out = stream or sys.stderr
+    remove_progress()
+    renderer = None
+    if progress_interval is not None and level <= logging.WARNING:
+        renderer = install_progress(out, log_format, progress_interval, term)
+    # on a terminal the log is written through the renderer, so lines land above the bars
+    handler = logging.StreamHandler(renderer.log_stream() if renderer and renderer.mode == "bars" else out)
     if log_format == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        color = log_format == "color" and handler.stream.isatty()  # colours on a terminal only
+        color = log_format == "color" and out.isatty()  # colours on a terminal only
         handler.setFormatter(TextFormatter(color=color, timestamp=timestamp))
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    return renderer

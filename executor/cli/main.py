@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib.metadata
 import logging
 import os
 import signal
@@ -12,16 +11,20 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from executor import contexts
+from executor import __version__, contexts
 from executor.cli import (
     attestation_flags,
     context_flags,
+    help_groups,
     kaniko_compat,
     observe,
     registry_flags,
     snapshot_flags,
+    ssh_flags,
 )
 from executor.cli.logs import LOG_FORMATS, configure_logging
+from executor.cli.progress import progress_interval
+from executor.cli.repeated import unique_ids
 from executor.errors import BuildInterrupted, LaminaError, UsageError
 from executor.options import ExecutorOptions, RootOptions, SecretSource, SourceOptions
 
@@ -65,7 +68,14 @@ def normalize_booleans(argv: Sequence[str]) -> list[str]:
 
 class FlagParser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(message)
+        raise UsageError(f"{message} (`{self.prog} --help` lists the flags)")
+
+
+class ExecutorParser(FlagParser):
+    """The executor's parser: --help lists the flags by group (help_groups.py)."""
+
+    def format_help(self) -> str:
+        return help_groups.grouped_help(self)
 
 
 def build_parser(env: Mapping[str, str] | None = None) -> argparse.ArgumentParser:
@@ -73,7 +83,8 @@ def build_parser(env: Mapping[str, str] | None = None) -> argparse.ArgumentParse
     kaniko spellings lamina takes without acting on (kaniko_compat.py). ``env`` holds the variables
     that default flags, as in kaniko (KANIKO_DIR, KANIKO_CLEANUP, KANIKO_PRE_CLEANUP)."""
     env = {} if env is None else env
-    parser = FlagParser(prog="executor", description="Build a container image from a Dockerfile, "
+    parser = ExecutorParser(prog="executor", usage="executor [flags]  (or: executor version | "
+                            "executor index ... | executor report FILE.json -o FILE.html)", description="Build a container image from a Dockerfile, "
                         "without a daemon (kaniko-compatible). `executor version` prints the "
                         "version; `executor index --help` puts an index of images already "
                         "pushed.", allow_abbrev=False)
@@ -82,6 +93,7 @@ def build_parser(env: Mapping[str, str] | None = None) -> argparse.ArgumentParse
     registry_flags.add_flags(parser)
     snapshot_flags.add_flags(parser, registry_flags.add_boolean)
     context_flags.add_flags(parser)
+    ssh_flags.add_flags(parser)
     kaniko_compat.add_flags(parser, registry_flags.add_boolean)
     observe.add_flags(parser)
     attestation_flags.add_flags(parser)
@@ -240,7 +252,8 @@ def parse_command_line(argv: Sequence[str], env: Mapping[str, str],
                              build_args=key_values(args.build_arg, "--build-arg", env),
                              labels=key_values(args.label, "--label", env),
                              target=args.target, skip_unused_stages=args.skip_unused_stages,
-                             secrets=_secrets(args.secret, env)),
+                             secrets=_secrets(args.secret, env), ssh=ssh_flags.ssh_sources(args.ssh, env),
+                             named_contexts=context_flags.named_contexts(args.build_context)),
         root=RootOptions(root=Path(args.root).absolute(), kaniko_dir=Path(args.kaniko_dir).absolute(),
                          force=args.force, ignore_paths=tuple(args.ignore_path),
                          ignore_var_run=args.ignore_var_run, cleanup=args.cleanup,
@@ -249,7 +262,7 @@ def parse_command_line(argv: Sequence[str], env: Mapping[str, str],
         registry=registry_flags.registry_options(args, env),
         output=registry_flags.output_options(args),
         cache=registry_flags.cache_options(args),
-        snapshot=snapshot_flags.snapshot_options(args),
+        snapshot=snapshot_flags.snapshot_options(args, env),
         platforms=registry_flags.platform_options(args),
         verbosity=args.verbosity, log_format=args.log_format, log_timestamp=args.log_timestamp,
     )
@@ -259,13 +272,7 @@ def parse_command_line(argv: Sequence[str], env: Mapping[str, str],
 
 
 def _secrets(specs: Sequence[str], env: Mapping[str, str]) -> tuple[SecretSource, ...]:
-    found: dict[str, SecretSource] = {}
-    for spec in specs:
-        secret = _secret(spec, env)
-        if secret.id in found:
-            raise UsageError(f"--secret {spec!r}: a secret with id {secret.id!r} is given already")
-        found[secret.id] = secret
-    return tuple(found.values())
+    return unique_ids("--secret", "a secret", specs, lambda spec: _secret(spec, env))
 
 
 def _raise_interrupted(signum: int, _frame: object) -> None:
@@ -290,40 +297,53 @@ def _build_main(argv: Sequence[str]) -> int:
             from executor.cli.index import run_index
 
             return run_index(argv[1:], os.environ)
+        if argv[:1] == ["report"]:  # lamina's: a --build-report file as an HTML page
+            from executor.cli.html_report import run_report
+
+            return run_report(argv[1:])
         if argv[:1] and argv[0] in UNSUPPORTED_SUBCOMMANDS:
             raise UsageError(f"`executor {argv[0]}` (a kaniko fork subcommand) is not supported: "
                              f"{UNSUPPORTED_SUBCOMMANDS[argv[0]]}")
         command = parse_command_line(argv, os.environ, Path.cwd())
         options = command.options
-        configure_logging(options.log_format, options.log_timestamp, VERBOSITY_LEVELS[options.verbosity])
-        for notice in command.notices:
-            log.warning("%s", notice)
-        if command.check:
-            from executor.cli.check import run_check  # the build's modules, only when asked
-            return run_check(options, os.environ)
-        if command.dry_run or command.print_plan:
-            from executor.cli.plan import render_plan  # the build's modules, only when asked
-            sys.stdout.write(render_plan(options, os.environ))
-            sys.stdout.flush()
-            if command.dry_run:
-                return 0
-        from executor.builder.build import execute  # heavy imports only once flags are valid
-        from executor.cli.check import log_build_checks
-        log_build_checks(options)  # BuildKit's check warnings; error=true stops here
-        with observe.observed_build(command.build_report, options.log_format, os.environ, _version()):
-            digest = execute(options)
-        if digest:
-            log.info("image digest %s", digest)
-        return 0
+        progress = configure_logging(options.log_format, options.log_timestamp,
+                                     VERBOSITY_LEVELS[options.verbosity],
+                                     progress_interval=progress_interval(os.environ),
+                                     term=os.environ.get("TERM", ""))
+        try:
+            return _build(command)
+        finally:
+            if progress is not None:
+                progress.close()
 
     return run_cli(build)
 
 
+def _build(command: CommandLine) -> int:
+    options = command.options
+    for notice in command.notices:
+        log.warning("%s", notice)
+    if command.check:
+        from executor.cli.check import run_check  # the build's modules, only when asked
+        return run_check(options, os.environ)
+    if command.dry_run or command.print_plan:
+        from executor.cli.plan import render_plan  # the build's modules, only when asked
+        sys.stdout.write(render_plan(options, os.environ))
+        sys.stdout.flush()
+        if command.dry_run:
+            return 0
+    from executor.builder.build import execute  # heavy imports only once flags are valid
+    from executor.cli.check import log_build_checks
+    log_build_checks(options)  # BuildKit's check warnings; error=true stops here
+    with observe.observed_build(command.build_report, options.log_format, os.environ, _version()):
+        digest = execute(options)
+    if digest:
+        log.info("image digest %s", digest)
+    return 0
+
+
 def _version() -> str:
-    try:
-        return importlib.metadata.version("lamina")
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
+    return __version__
 
 
 def run_cli(body: Callable[[], int]) -> int:

@@ -240,18 +240,12 @@ def _path(value: str | None) -> Path | None:
     return Path(value).absolute() if value else None
 
 
-def annotation_values(values: Sequence[str]) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for item in values:
-        key, sep, value = item.partition("=")
-        if not key or not sep:
-            raise UsageError(f"--annotation {item!r}: expected KEY=VALUE")
-        found[key] = value
-    return found
+annotation_values = attestation_flags.annotation_values  # `executor index` takes them as given
 
 
 def output_options(args: Any) -> OutputOptions:
     attestation_flags.check_platforms(args, len(target_platforms(args)))
+    annotations = attestation_flags.annotation_targets(args.annotation)
     return OutputOptions(
         destinations=tuple(args.destination), no_push=args.no_push,
         tar_path=_path(args.tar_path), digest_file=_path(args.digest_file),
@@ -259,7 +253,7 @@ def output_options(args: Any) -> OutputOptions:
         image_name_with_digest_file=_path(args.image_name_with_digest_file),
         image_name_tag_with_digest_file=_path(args.image_name_tag_with_digest_file),
         skip_push_permission_check=args.skip_push_permission_check,
-        annotations=annotation_values(args.annotation),
+        annotations=annotations.manifest, index_annotations=annotations.index,
         push_ignore_immutable_tag_errors=args.push_ignore_immutable_tag_errors,
         sbom=attestation_flags.sbom_wanted(args.sbom),
         provenance=attestation_flags.provenance_mode(args.provenance))

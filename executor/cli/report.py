@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from executor.atomic import write_text_atomically
+from executor.cli.misses import FOLLOWS, baseline_steps, miss_reason
 from executor.events import EVENT, FIELDS
 
 __all__ = ["SCHEMA", "BuildRecord", "BuildRecorder", "StageRecord", "StepRecord", "render_summary",
@@ -27,7 +28,7 @@ INSTRUCTION_WIDTH = 48  # the summary table's instruction column
 # events that begin something new: the step before them ended when they began
 _STARTS = ("step.start", "stage.start", "stage.shared")
 # events of the output phase (push, tarball): the last step ended at the record before them
-_OUTPUTS = ("blob.pushed", "manifest.pushed", "manifest.kept", "image.built")
+_OUTPUTS = ("push.start", "blob.pushed", "manifest.pushed", "manifest.kept", "image.built")
 
 
 @dataclass
@@ -45,6 +46,9 @@ class StepRecord:
     extract_seconds: float = 0.0  # extracting the base the step needed (root.built)
     failed: bool = False
     finished: bool = False  # its layer written or taken from the cache: a later error is not its
+    inputs: dict[str, Any] | None = None  # what went into its cache key (step.inputs)
+    cacheable: bool = False  # its layer may come from the cache (so a miss has a reason)
+    reason: str | None = None  # why a cacheable step missed (executor/cli/misses.py)
 
     @property
     def seconds(self) -> float:
@@ -61,6 +65,7 @@ class StageRecord:
     ended: float | None = None
     all_cached: bool = False  # stage.cached: every step from the cache, the base never extracted
     shared_with: str | None = None  # stage.shared: built once, for this other target platform
+    base: dict[str, str] | None = None  # base.pulled: the base image's name and manifest digest
     steps: list[StepRecord] = field(default_factory=list)
 
     @property
@@ -86,6 +91,7 @@ class BuildRecord:
     platform_images: dict[str, str] = field(default_factory=dict)
     output_started: float | None = None
     error: str | None = None
+    compared: bool = False  # the misses' reasons come from comparing with an earlier report
 
     @property
     def steps(self) -> list[StepRecord]:
@@ -112,10 +118,11 @@ class BuildRecord:
 class BuildRecorder(logging.Handler):
     """A log handler that turns the build's events into a ``BuildRecord``."""
 
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, clock: Callable[[], float] = time.time, started: float | None = None) -> None:
         super().__init__(level=logging.DEBUG)
         self.clock = clock
-        self.record = BuildRecord(started=clock())
+        now = clock()
+        self.record = BuildRecord(started=now if started is None or started > now else started)
         self._step: StepRecord | None = None
         self._last_seen = self.record.started  # the time of the last record while a step was open
 
@@ -147,6 +154,11 @@ class BuildRecorder(logging.Handler):
             self._step = StepRecord(line=fields.get("line", 0), keyword=fields.get("keyword", ""),
                                     instruction=record.getMessage(), started=record.created)
             build.stages[-1].steps.append(self._step)
+        elif kind == "step.inputs" and step is not None:
+            step.cache_key, step.inputs = fields.get("key"), fields.get("inputs")
+            step.cacheable = bool(fields.get("cacheable"))
+        elif kind == "base.pulled" and build.stages and build.stages[-1].base is None:
+            build.stages[-1].base = {"name": str(fields.get("name")), "digest": str(fields.get("digest"))}
         elif kind == "step.cached" and step is not None:
             step.cached, step.cache_key, step.layer_digest = True, fields.get("key"), fields.get("layer")
             step.finished = True
@@ -178,8 +190,10 @@ class BuildRecorder(logging.Handler):
         if self.record.stages and self.record.stages[-1].ended is None:
             self.record.stages[-1].ended = when
 
-    def finish(self, error: BaseException | None) -> BuildRecord:
-        """The record of the build, once it succeeded or failed with ``error``."""
+    def finish(self, error: BaseException | None,
+               baseline: dict[str, Any] | None = None) -> BuildRecord:
+        """The record of the build, once it succeeded or failed with ``error``; ``baseline``
+        (the previous build's report) explains the cache misses."""
         now = self.clock()
         if error is not None:
             self.record.error = str(error).splitlines()[0] if str(error) else type(error).__name__
@@ -189,7 +203,26 @@ class BuildRecorder(logging.Handler):
         self._close_step(now)
         self._end_stage(now if self.record.output_started is None else self.record.output_started)
         self.record.ended = now
+        _explain_misses(self.record, baseline)
         return self.record
+
+
+def _explain_misses(record: BuildRecord, baseline: dict[str, Any] | None) -> None:
+    """A reason for every cacheable step that missed; a step the cache never keeps (COPY
+    --from, ENV) whose own inputs changed is still the change the steps after it follow."""
+    earlier = baseline_steps(baseline)
+    record.compared = baseline is not None
+    for stage in record.stages:
+        changed: int | None = None  # the last step of the stage that missed or changed
+        for position, step in enumerate(stage.steps):
+            if step.cached or step.inputs is None and not step.cacheable:
+                continue
+            reason = miss_reason(step.inputs, earlier.get((stage.index, position)), changed,
+                                 baseline is not None)
+            if step.cacheable:
+                step.reason, changed = reason, step.line
+            elif not reason.startswith(FOLLOWS) and not reason.startswith("same inputs"):
+                changed = step.line
 
 
 def _time(moment: float) -> str:
@@ -203,7 +236,8 @@ def _step_json(step: StepRecord) -> dict[str, Any]:
             "cache": "hit" if step.cached else "miss", "cache_key": step.cache_key,
             "started": _time(step.started), "duration_seconds": round(step.seconds, 3),
             "snapshot_seconds": round(step.layer_seconds, 3), "layer": layer,
-            "status": "failed" if step.failed else "done"}
+            "status": "failed" if step.failed else "done", "cacheable": step.cacheable,
+            "reason": step.reason, "inputs": step.inputs}
 
 
 def report_json(record: BuildRecord) -> dict[str, Any]:
@@ -226,7 +260,11 @@ def report_json(record: BuildRecord) -> dict[str, Any]:
                     "duration_seconds": round(stage.seconds, 3),
                     "prepare_seconds": round(stage.prepare_seconds, 3),
                     "all_cached": stage.all_cached, "shared_with": stage.shared_with,
+                    "base": stage.base,
                     "steps": [_step_json(step) for step in stage.steps]} for stage in record.stages],
+        "push": {"started": _time(record.output_started),
+                 "duration_seconds": round(max(0.0, (record.ended or 0.0) - record.output_started), 3)}
+        if record.output_started else None,
         "pushed": record.pushed, "blobs": record.blobs, "warnings": record.warnings,
         "totals": record.totals(), "error": error,
     }
@@ -265,6 +303,8 @@ def render_summary(record: BuildRecord) -> str:
             text = f"{step.line:>4}  {_truncate(step.instruction, INSTRUCTION_WIDTH)}"
             lines.append(f"  {text:<{INSTRUCTION_WIDTH + 6}} {result:<7} {step.seconds:>7.2f}s "
                          f"{_size(step.layer_size):>9}")
+            if step.reason and record.compared:  # without an earlier report every miss says so
+                lines.append(f"        missed: {_truncate(step.reason, INSTRUCTION_WIDTH + 30)}")
     totals = record.totals()
     lines.append("total {total:.2f}s: pull/extract {pull_extract:.2f}s, run {run:.2f}s, snapshot "
                  "{snapshot:.2f}s, push/output {push:.2f}s, other {other:.2f}s".format(**totals))

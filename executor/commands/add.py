@@ -1,5 +1,6 @@
-"""ADD: COPY, plus local tar archives unpacked into the destination and files downloaded from
-http(s) URLs (``--checksum`` verified)."""
+"""ADD: COPY, plus local tar archives unpacked into the destination (``--unpack`` says otherwise),
+files downloaded from http(s) URLs (``--checksum`` verified) and git repositories
+(``git_source.py``)."""
 
 from __future__ import annotations
 
@@ -8,15 +9,20 @@ import gzip
 import logging
 import lzma
 import tarfile
+from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import BinaryIO, cast
 
-from executor.commands.base import StepContext
+from executor.commands.base import CacheInputs, StepContext
 from executor.commands.copy import CopyCommand
 from executor.commands.copying import CopyEngine
+from executor.commands.git_source import GitSource, check_git_checksum
 from executor.commands.remote_source import Checksum, DownloadError, download, is_url
-from executor.contexts.files import ContextSource
+from executor.contexts.errors import ContextError
+from executor.contexts.files import BuildContextFiles, ContextSource
 from executor.dockerfile import AddInstruction
+from executor.dockerfile.git_url import GitURL, parse_git_url
 from executor.http import DOWNLOAD_RETRY, make_session
 from snapshot.errors import SnapshotError
 from snapshot.extract import extract_layer
@@ -55,34 +61,84 @@ class AddCommand(CopyCommand):
         super().__init__(instruction)
         self._downloaded: set[Path] = set()
         self._checksum: Checksum | None = None
+        self._git_checksum = ""
+        self._git_trees: set[Path] = set()
+        self._commits: dict[str, str] = {}  # git source word -> the commit it resolved to
         self._session = make_session(DOWNLOAD_RETRY)  # one connection pool for every URL of this ADD
 
+    def cache_inputs(self, ctx: StepContext) -> CacheInputs:
+        inputs = super().cache_inputs(ctx)
+        sources, _dest = self.arguments(ctx)
+        gits = [(word, self._git_url(ctx, word)) for word in sources]
+        if not any(url for _word, url in gits):
+            return inputs
+        self._parse_checksum(ctx)
+        remote = tuple(f"git {url.shown()} {self._commit(ctx, word, url)}" for word, url in gits if url)
+        local = tuple(word for word, url in gits if url is None)
+        return replace(inputs, context_sources=local, remote_sources=remote)
+
     def execute(self, ctx: StepContext) -> None:
-        if self.instruction.keep_git_dir:
-            raise self.error(ctx, "ADD --keep-git-dir is not supported: lamina does not add git repositories")
-        self._checksum = self._parse_checksum(ctx)
+        self._parse_checksum(ctx)
         with self._session:
             try:
                 self.copy(ctx, file_hook=self._unpack_archive)
-            except SnapshotError as error:  # a hostile or damaged local archive
+            except SnapshotError as error:  # a hostile or damaged archive
                 raise self.error(ctx, f"ADD: {error}") from None
 
-    def _parse_checksum(self, ctx: StepContext) -> Checksum | None:
+    def _parse_checksum(self, ctx: StepContext) -> None:
         value = self.instruction.checksum
         if value is None:
-            return None
+            return
         sources = [self.expand(ctx, word) for word in self.instruction.sources]
-        if len(sources) != 1 or not is_url(sources[0]):
-            raise self.error(ctx, "ADD --checksum needs exactly one source, an http(s) URL")
+        git = len(sources) == 1 and self._git_url(ctx, sources[0]) is not None
+        if len(sources) != 1 or not (is_url(sources[0]) or git):
+            raise self.error(ctx, "ADD --checksum needs exactly one source, an http(s) URL or a git URL")
         try:
-            return Checksum.parse(self.expand(ctx, value))
+            if git:
+                self._git_checksum = check_git_checksum(self.expand(ctx, value))
+            else:
+                self._checksum = Checksum.parse(self.expand(ctx, value))
         except ValueError as error:
             raise self.error(ctx, f"ADD --checksum: {error}") from None
 
+    def _git_url(self, ctx: StepContext, word: str) -> GitURL | None:
+        try:
+            url = parse_git_url(word)
+        except ValueError as error:
+            raise self.error(ctx, f"ADD {word}: {error}") from None
+        flag = self.instruction.keep_git_dir
+        if url is not None and None not in (flag, url.keep_git_dir) and flag != url.keep_git_dir:
+            raise self.error(ctx, f"ADD {word}: inconsistent keep-git-dir configuration")
+        return url
+
+    def _commit(self, ctx: StepContext, word: str, url: GitURL) -> str:
+        """The commit a git source names (asked of the remote once per step)."""
+        if word not in self._commits:
+            try:
+                self._commits[word] = GitSource.of(url).resolve(_environ(ctx), self._git_checksum)
+            except ContextError as error:
+                raise self.error(ctx, f"ADD failed: {error}") from None
+        return self._commits[word]
+
+    def files_for(self, source: ContextSource, files: BuildContextFiles) -> BuildContextFiles:
+        if source.path in self._git_trees:
+            return BuildContextFiles.of_image_root(source.path)  # the checkout, no .dockerignore
+        return files
+
     def inline_source(self, ctx: StepContext, raw: str, word: str, directory: Path) -> ContextSource | None:
+        git = self._git_url(ctx, word)
+        if git is not None:
+            commit = self._commit(ctx, word, git)
+            log.info("ADD: cloning %s at %s", git.shown(), commit)
+            try:
+                tree = GitSource.of(git).checkout(directory, commit, _environ(ctx), self.instruction.keep_git_dir)
+            except ContextError as error:
+                raise self.error(ctx, f"ADD failed: {error}") from None
+            self._git_trees.add(tree)
+            return ContextSource(path=tree, rel="")
         if not is_url(word):
-            if "://" in word or word.startswith("git@"):
-                raise self.error(ctx, f"ADD {word}: only http:// and https:// URLs are supported")
+            if "://" in word:
+                raise self.error(ctx, f"ADD {word}: only http(s) URLs and git repositories are supported")
             return super().inline_source(ctx, raw, word, directory)
         log.info("ADD: downloading %s", word)
         try:
@@ -93,8 +149,12 @@ class AddCommand(CopyCommand):
         return ContextSource(path=path, rel=path.name)
 
     def _unpack_archive(self, source: ContextSource, dest: str, engine: CopyEngine) -> bool:
-        if source.path in self._downloaded:
-            return False  # Docker never unpacks a downloaded archive
+        # BuildKit (dockerfile2llb dispatchCopy): AttemptUnpack is --unpack if given, else true
+        # for context files and false for downloads; a download is unpacked after its checksum
+        # was verified, which download() did already.
+        unpack = self.instruction.unpack
+        if unpack is False or (unpack is None and source.path in self._downloaded):
+            return False
         archive = _open_archive(source.path)
         if archive is None:
             return False
@@ -105,3 +165,8 @@ class AddCommand(CopyCommand):
             except SnapshotError as error:
                 raise SnapshotError(f"the archive {source.rel}: {error}") from None
         return True
+
+
+def _environ(ctx: StepContext) -> Mapping[str, str]:
+    """The executor's environment, where git credentials (GIT_USERNAME, GIT_TOKEN) are found."""
+    return ctx.mounts.environ if ctx.mounts is not None else {}

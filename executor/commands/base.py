@@ -113,11 +113,13 @@ class CacheInputs:
     """What the layer cache asks of a step (kaniko's ``ShouldCacheOutput`` and
     ``FilesUsedFromContext``): whether its layer may come from the cache, and the (expanded)
     source patterns it reads from the build context, whose files its key covers, and the
-    (expanded) ``--from`` stages or images it reads, whose content its key covers too."""
+    (expanded) ``--from`` stages or images it reads, whose content its key covers too, and what
+    its sources from elsewhere are (an ADD git source's resolved commit)."""
 
     layer: LayerCacheKind | None = None
     context_sources: tuple[str, ...] | None = None
     from_refs: tuple[str, ...] = ()
+    remote_sources: tuple[str, ...] = ()
 
 
 class Command(ABC, Generic[InstructionT]):

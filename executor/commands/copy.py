@@ -98,6 +98,11 @@ class CopyCommand(Command[CopyInstruction]):
             return None
         return HeredocFiles(self.instruction, directory, lambda body: self._expand_heredoc(ctx, body)).source(raw)
 
+    def files_for(self, source: ContextSource, files: BuildContextFiles) -> BuildContextFiles:
+        """The files a source's directory entries are read from: ``files``, except for an inline
+        source that is a tree of its own (ADD's git checkout)."""
+        return files
+
     def _expand_heredoc(self, ctx: StepContext, body: str) -> str:
         lexer = replace(ctx.lexer, escape="\\", skip_process_quotes=True)
         return lexer.process_word(body, ctx.state.expansion_env(), line=self.instruction.line,
@@ -141,7 +146,8 @@ class CopyCommand(Command[CopyInstruction]):
                     below = self._kept_parents(ctx, engine, source, kept, dest)
                     self._copy_one(ctx, files, engine, source, below, True, file_hook, excludes)
                 else:
-                    self._copy_one(ctx, files, engine, source, dest, dest_is_dir, file_hook, excludes)
+                    self._copy_one(ctx, self.files_for(source, files), engine, source, dest, dest_is_dir,
+                                   file_hook, excludes)
             engine.finish()
         except (BuildError, OSError) as error:
             raise self.error(ctx, f"{self.keyword} failed: {error}") from None

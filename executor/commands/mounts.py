@@ -26,10 +26,12 @@ from urllib.parse import quote
 
 from executor.contexts.files import BuildContextFiles, ContextSource
 from executor.dockerfile.mounts import MountError, MountRequest
-from executor.errors import LaminaError
-from executor.options import SecretSource
+from executor.errors import LaminaError, UsageError
+from executor.options import SecretSource, SshSource
 from executor.rootfs.paths import image_path, resolve_in_root
-from executor.sandbox.runner import BindMount, InlineFile, Mount, TmpfsMount
+from executor.sandbox.runner import BindMount, InlineFile, Mount, SocketMount, TmpfsMount
+from executor.sandbox.ssh_agent import KeyAgent, load_keys
+from executor.sandbox.ssh_forward import SocketService, relay_to
 
 __all__ = ["MountEnvironment", "MountError", "MountRequest", "PreparedMounts", "RootLookup",
            "prepare_mounts"]
@@ -39,6 +41,9 @@ SECRETS_DIR = "/run/secrets"
 # lamina fails the build instead, so that a typo in an id cannot produce an image built without
 # its secret. ``required=false`` restores BuildKit's behaviour for one mount.
 SECRET_REQUIRED_BY_DEFAULT = True
+# The same for ssh mounts: BuildKit skips an id no --ssh forwards unless the mount says required.
+SSH_REQUIRED_BY_DEFAULT = True
+SSH_AGENT_TARGET = "/run/buildkit/ssh_agent.{}"  # BuildKit's default target (client/llb/exec.go)
 
 # Resolves a --mount from= value (a stage name or index, or an image reference) to a directory.
 RootLookup = Callable[[str], Path]
@@ -53,6 +58,7 @@ class MountEnvironment:
     scratch: Path
     secrets: Mapping[str, SecretSource] = field(default_factory=dict)
     environ: Mapping[str, str] = field(default_factory=dict, repr=False)
+    ssh: Mapping[str, SshSource] = field(default_factory=dict)  # --ssh, by id
 
     def read_secret(self, secret_id: str) -> bytes | None:
         source = self.secrets.get(secret_id)
@@ -70,10 +76,12 @@ class MountEnvironment:
 
 @dataclass
 class PreparedMounts:
-    """The mounts of one RUN, ready for ``ProcessSpec.mounts``, and environment variables to add."""
+    """The mounts of one RUN, ready for ``ProcessSpec.mounts``, and environment variables to add
+    (``default_env``: only where the command's environment has no such variable)."""
 
     mounts: list[Mount] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict, repr=False)
+    default_env: dict[str, str] = field(default_factory=dict)
 
 
 class MountPoints:
@@ -194,6 +202,7 @@ class _Preparer:
         self.points = MountPoints(root)
         stack.callback(self.points.remove)
         self.prepared = PreparedMounts()
+        self.ssh_mounts = 0  # numbers BuildKit's default ssh targets
 
     @property
     def environment(self) -> MountEnvironment:
@@ -308,6 +317,37 @@ class _Preparer:
                 inner.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(child.path, inner, follow_symlinks=False)
         return view
+
+    def _ssh(self, request: MountRequest) -> None:
+        """An agent socket of the executor's (relaying to the --ssh socket, or lamina's agent
+        serving its keys) at the target; as BuildKit, SSH_AUTH_SOCK names the first one."""
+        ssh_id = request.id or "default"
+        path = image_path(self.workdir, request.target or SSH_AGENT_TARGET.format(self.ssh_mounts))
+        self.ssh_mounts += 1
+        self.prepared.default_env.setdefault("SSH_AUTH_SOCK", path)
+        source = self.environment.ssh.get(ssh_id)
+        if source is None:
+            if SSH_REQUIRED_BY_DEFAULT if request.required is None else request.required:
+                raise MountError(f"ssh agent {ssh_id!r} not forwarded: pass it with --ssh {ssh_id} "
+                                 f"($SSH_AUTH_SOCK), --ssh {ssh_id}=SOCKET or --ssh {ssh_id}=KEYFILE "
+                                 "(or mark the mount required=false)")
+            return
+        if source.socket is not None:
+            handler = relay_to(source.socket)
+        else:
+            try:
+                handler = KeyAgent(load_keys(ssh_id, source.keys)).serve
+            except UsageError as error:
+                raise MountError(str(error)) from None
+        service = SocketService(handler, name=f"ssh-agent-{ssh_id}")
+        self.stack.callback(service.close)
+        options = {"mode": 0o600 if request.mode is None else request.mode, "uid": request.uid,
+                   "gid": request.gid}
+        socket_path = self.scratch_dir() / "agent.sock"
+        service.listen(str(socket_path), **options)
+        self.prepared.mounts.append(SocketMount(target=self.target(request, is_dir=False, default=path),
+                                                source=socket_path,
+                                                listen=lambda at: service.listen(at, **options)))
 
     def _tmpfs(self, request: MountRequest) -> None:
         self.prepared.mounts.append(TmpfsMount(target=self.target(request, is_dir=True), size=request.size))

@@ -1,6 +1,6 @@
 """RUN: a command executed in the build root (chrooted in sandbox mode), with its heredocs and
-``--mount``s (secrets, caches, binds, tmpfs) made private to the command: mounted in a namespace of
-its own, or placed in the root for its time where none can be had."""
+``--mount``s (secrets, caches, binds, tmpfs, ssh agents) made private to the command: mounted in a
+namespace of its own, or placed in the root for its time where none can be had."""
 
 from __future__ import annotations
 
@@ -104,7 +104,7 @@ class RunCommand(Command[RunInstruction]):
         try:
             with prepare_mounts(requests, root=ctx.root, workdir=workdir, environment=ctx.mounts,
                                 files=ctx.files, root_for=root_for, extra=extra) as prepared:
-                process_env = {**state.process_env(), **prepared.env}
+                process_env = {**prepared.default_env, **state.process_env(), **prepared.env}
                 process_env.setdefault("HOME", user.home)  # as runc does for a container process
                 code = ctx.runner.run(ProcessSpec(argv=tuple(argv), env=process_env, cwd=workdir,
                                                   uid=user.uid, gid=user.gid, groups=user.groups,

@@ -39,6 +39,21 @@ class BuildContextFiles:
         return cls(root=root, ignore=_read_dockerignore(root))
 
     @classmethod
+    def for_dockerfile(cls, root: Path, dockerfile: Path) -> BuildContextFiles:
+        """The context seen through its ignore file: ``<Dockerfile>.dockerignore`` beside the
+        Dockerfile wins over ``<context>/.dockerignore`` (only one applies, as in BuildKit and
+        kaniko). One inside the context is resolved there, as the Dockerfile is."""
+        files = cls.load(root)
+        beside = dockerfile.with_name(dockerfile.name + ".dockerignore")
+        try:
+            where = (resolve_in_root(root, str(beside.relative_to(root)))
+                     if beside.is_relative_to(root) else beside)
+            text = where.read_text(encoding="utf-8", errors="surrogateescape")
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError, SymlinkLoop):
+            return files
+        return cls(root=root, ignore=DockerIgnore.parse(text, name=beside.name))
+
+    @classmethod
     def of_image_root(cls, root: Path) -> BuildContextFiles:
         return cls(root=root, ignore=DockerIgnore.parse(""), image_root=True)
 

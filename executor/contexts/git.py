@@ -112,22 +112,49 @@ class GitRepository:
     commit: str = ""
     options: GitOptions = field(default_factory=GitOptions)
     url_credentials: str = field(default="", repr=False)  # "user:password" or "token" from the URL
+    # A URL git takes as it is (ADD <git URL>, --build-context): https, http, ssh, git or scp-like;
+    # "" for a git:// context, cloned from https://location.
+    remote: str = ""
 
     def describe(self) -> str:
+        if self.remote:
+            return self.remote + (f"#{self.ref or self.commit}" if self.ref or self.commit else "")
         text = f"git://{self.location}"
         if self.ref or self.commit:
             text += f"#{self.ref}"
         return text + (f"#{self.commit}" if self.commit else "")
 
     def url(self, env: Mapping[str, str]) -> str:
+        if self.remote:
+            return self.remote
         method = env.get("GIT_PULL_METHOD", "https")
         return f"{method if method in ('http', 'https') else 'https'}://{self.location}"
 
+    def _git(self, env: Mapping[str, str]) -> _Git:
+        return _Git(self.describe(), _git_environment(self.url(env), env, self.url_credentials,
+                                                       skip_tls=self.options.insecure_skip_tls))
+
+    def resolve(self, env: Mapping[str, str]) -> tuple[str, str]:
+        """(the commit the ref names now, the annotated tag object's id or ""), asked of the
+        remote with ``ls-remote`` and nothing cloned; a commit given is taken as it is."""
+        if self.commit:
+            return self.commit, ""
+        git = self._git(env)
+        refs = _remote_refs(git, self.url(env))
+        ref = self._pick_ref(refs) or "HEAD"
+        if ref not in refs:
+            raise ContextError(self.describe(), "the repository has no default branch (HEAD)")
+        peeled = refs.get(ref + "^{}")  # an annotated tag: the commit it points to
+        return (peeled, refs[ref]) if peeled else (refs[ref], "")
+
     def fetch(self, into: Path, env: Mapping[str, str]) -> None:
+        self.checkout(into, env)
+
+    def checkout(self, into: Path, env: Mapping[str, str]) -> str:
+        """Clone into ``into`` and check out the ref (or commit); the commit checked out."""
         url = self.url(env)
-        git = _Git(self.describe(), _git_environment(url, env, self.url_credentials,
-                                                      skip_tls=self.options.insecure_skip_tls))
-        ref = self._resolve_ref(git, url)
+        git = self._git(env)
+        ref = self._pick_ref(_remote_refs(git, url))
         log.info("cloning build context %s (%s)", self.describe(), ref or "default branch")
         # A branch or tag is cloned directly; any other ref (refs/pull/1/head) or a commit is
         # fetched into the clone and checked out detached, as kaniko's go-git clone does.
@@ -157,20 +184,18 @@ class GitRepository:
         if self.options.recurse_submodules:
             git.run("-C", str(into), "submodule", "update", "--quiet", "--init", "--recursive")
         head = git.run("-C", str(into), "rev-parse", "HEAD").strip()
-        log.info("build context %s is at commit %s", self.describe(), head)
+        log.info("%s is at commit %s", self.describe(), head)
+        return head
 
     def _depth(self) -> list[str]:
         return [f"--depth={self.options.depth}"] if self.options.depth else []
 
-    def _resolve_ref(self, git: _Git, url: str) -> str:
-        """The full name of the ref to check out ("" for the remote's default branch)."""
+    def _pick_ref(self, refs: Mapping[str, str]) -> str:
+        """The full name of the ref to check out ("" for the remote's default branch); a branch
+        wins over a tag of the same name, as in BuildKit's git source and git checkout."""
         wanted = self.options.branch or self.ref
         if not wanted or wanted == "HEAD":
             return ""
-        refs = set()
-        for line in git.run("ls-remote", "--", url).splitlines():
-            _, _, name = line.partition("\t")
-            refs.add(name)
         # --git branch= names a branch or tag (as kaniko); a #ref may also be a full ref name.
         candidates = [f"refs/heads/{wanted}", f"refs/tags/{wanted}"]
         if not self.options.branch and wanted.startswith("refs/"):
@@ -192,6 +217,15 @@ class GitRepository:
         if found is None:
             raise ContextError(self.describe(), f"unknown commit {self.commit!r} in the repository")
         return found.strip()
+
+
+def _remote_refs(git: _Git, url: str) -> dict[str, str]:
+    """ref name -> object id, as ``git ls-remote`` lists them (peeled tags as ``name^{}``)."""
+    refs = {}
+    for line in git.run("ls-remote", "--", url).splitlines():
+        sha, _, name = line.partition("\t")
+        refs[name] = sha
+    return refs
 
 
 def _short_name(ref: str) -> str:
@@ -253,8 +287,9 @@ class _Git:
     def _call(self, args: tuple[str, ...]) -> subprocess.CompletedProcess[str]:
         log.debug("git %s", " ".join(args))
         try:
+            # umask 022: checked-out files are 0644/0755 as git records them, whatever ours is
             return subprocess.run(["git", *args], env=self._env, capture_output=True, text=True,
-                                  stdin=subprocess.DEVNULL, timeout=GIT_TIMEOUT)
+                                  stdin=subprocess.DEVNULL, timeout=GIT_TIMEOUT, umask=0o022)
         except FileNotFoundError:
             raise ContextError(self._source, "git is not installed") from None
         except subprocess.TimeoutExpired:

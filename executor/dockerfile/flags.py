@@ -25,7 +25,8 @@ _B, _S, _SS = FlagKind.BOOL, FlagKind.STRING, FlagKind.STRINGS
 
 # The flags each instruction accepts; an instruction not listed accepts none.
 FLAG_SPECS: Mapping[str, Mapping[str, FlagKind]] = {
-    "ADD": {"chown": _S, "chmod": _S, "checksum": _S, "keep-git-dir": _B, "link": _B, "exclude": _SS},
+    "ADD": {"chown": _S, "chmod": _S, "checksum": _S, "keep-git-dir": _B, "link": _B, "exclude": _SS,
+            "unpack": _B},
     "COPY": {"from": _S, "chown": _S, "chmod": _S, "link": _B, "parents": _B, "exclude": _SS},
     "RUN": {"mount": _SS, "network": _S, "security": _S},
     "FROM": {"platform": _S},

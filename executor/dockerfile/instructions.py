@@ -115,7 +115,8 @@ class CopyInstruction(Instruction):
 @dataclass(frozen=True, kw_only=True)
 class AddInstruction(CopyInstruction):
     checksum: str | None = None  # checked when expanded: it may use an ARG
-    keep_git_dir: bool = False
+    keep_git_dir: bool | None = None  # git sources: keep .git (None: as the URL's query says)
+    unpack: bool | None = None  # None: local archives unpacked, downloaded ones not (BuildKit)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -83,8 +83,6 @@ def _kind(value: str | None) -> str:
     kind = (value or "bind").lower()
     if kind not in MOUNT_TYPES:
         raise MountError(f"unsupported mount type {kind!r} (use one of {', '.join(MOUNT_TYPES)})")
-    if kind == "ssh":
-        raise MountError("--mount=type=ssh is not supported")
     return kind
 
 
@@ -199,7 +197,7 @@ def _check(request: MountRequest, spec: str) -> None:
         if request.id is None and request.target is None:
             raise MountError(f"secret mount with env= needs an id: --mount={spec}")
         return
-    if request.target is None:
+    if request.target is None and request.type != "ssh":  # ssh: /run/buildkit/ssh_agent.N
         raise MountError(f"mount type={request.type} needs a target: --mount={spec}")
     if request.type != "cache" and request.sharing != "shared" and "sharing" in spec:
         raise MountError(f"sharing is only valid for cache mounts: --mount={spec}")

@@ -13,6 +13,7 @@ from typing import Any
 from executor.dockerfile.chmod import parse_chmod
 from executor.dockerfile.copy_flags import parse_chown
 from executor.dockerfile.errors import DockerfileError
+from executor.dockerfile.git_url import parse_git_url
 from executor.dockerfile.healthcheck import HealthConfig, validate_healthcheck
 from executor.dockerfile.instructions import (
     AddInstruction,
@@ -93,13 +94,25 @@ def _copy(base: Instruction, where: _Where) -> Instruction:
                            parents=base.flag_is_true("parents"))
 
 
+def _optional_bool(base: Instruction, name: str) -> bool | None:
+    return None if base.flag(name) is None else base.flag_is_true(name)
+
+
 def _add(base: Instruction, where: _Where) -> Instruction:
     checksum, sources = base.flag("checksum"), base.words[:-1]
-    if checksum is not None and not any("$" in word for word in sources) and (
-            len(sources) != 1 or not sources[0].startswith(("http://", "https://"))):
-        raise where.fail("ADD --checksum needs exactly one source, an http(s) URL")
+    if not any("$" in word for word in sources):
+        for word in sources:
+            try:
+                parse_git_url(word)
+            except ValueError as error:
+                raise where.fail(f"ADD {word}: {error}") from None
+        # dockerfile2llb dispatchCopy: "checksum requires HTTP(S) or Git sources"
+        if checksum is not None and (len(sources) != 1 or not (
+                sources[0].startswith(("http://", "https://")) or parse_git_url(sources[0]))):
+            raise where.fail("ADD --checksum needs exactly one source, an http(s) URL or a git URL")
     return AddInstruction(**_copy_fields(base, where), checksum=checksum,
-                          keep_git_dir=base.flag_is_true("keep-git-dir"))
+                          keep_git_dir=_optional_bool(base, "keep-git-dir"),
+                          unpack=_optional_bool(base, "unpack"))
 
 
 def _healthcheck(base: Instruction, where: _Where) -> Instruction:

@@ -9,10 +9,19 @@ from __future__ import annotations
 from executor.image.digest import DigestCheckingReader, sha256_digest
 from executor.image.index import ImageIndex, IndexBytes, IndexEntry, PlatformImage, serialize_index
 from executor.image.media_types import DOCKER_LAYER_GZIP, OCI_LAYER_GZIP, OCI_LAYER_ZSTD
-from executor.image.model import DEFAULT_PATH, FileLayer, Image, Layer, ManifestBytes, RemoteLayer, serialize
+from executor.image.model import (
+    DEFAULT_PATH,
+    FileLayer,
+    Image,
+    ImageOrigin,
+    Layer,
+    ManifestBytes,
+    RemoteLayer,
+    serialize,
+)
 from executor.image.platform import Platform
 
-__all__ = ["DEFAULT_PATH", "DOCKER_LAYER_GZIP", "DigestCheckingReader", "FileLayer", "Image",
+__all__ = ["DEFAULT_PATH", "DOCKER_LAYER_GZIP", "DigestCheckingReader", "FileLayer", "Image", "ImageOrigin",
            "ImageIndex", "IndexBytes", "IndexEntry", "Layer", "ManifestBytes", "OCI_LAYER_GZIP",
            "OCI_LAYER_ZSTD", "Platform", "PlatformImage", "RemoteLayer", "serialize",
            "serialize_index", "sha256_digest"]

@@ -82,12 +82,14 @@ class ImageIndex:
     serialized: IndexBytes
 
     @classmethod
-    def of(cls, images: Sequence[PlatformImage]) -> ImageIndex:
+    def of(cls, images: Sequence[PlatformImage],
+           annotations: Mapping[str, str] | None = None) -> ImageIndex:
         """The index of ``images``, in their order: a Docker manifest list when every image is a
-        Docker schema 2 manifest, else an OCI image index (a build never mixes the two)."""
+        Docker schema 2 manifest, else an OCI image index (a build never mixes the two), which
+        carries ``annotations``."""
         docker = all(image.serialized.media_type == DOCKER_MANIFEST for image in images)
         return cls(tuple(images), serialize_index([image.entry() for image in images],
-                                                  "docker" if docker else "oci"))
+                                                  "docker" if docker else "oci", annotations))
 
     @property
     def digest(self) -> str:

@@ -123,11 +123,23 @@ class RemoteLayer(Layer):
 
 
 @dataclass(frozen=True)
+class ImageOrigin:
+    """The registry image an image's layers start with: its name as FROM gave it (ARGs
+    expanded) and the digest of the manifest pulled. Transformations keep it, so a built image
+    still names the base it was built on."""
+
+    name: str
+    digest: str
+
+
+@dataclass(frozen=True)
 class Image:
-    """An image config (the whole JSON object) and its layers, in order."""
+    """An image config (the whole JSON object) and its layers, in order; ``origin`` None for an
+    image that starts from nothing (scratch)."""
 
     config: dict[str, Any]
     layers: tuple[Layer, ...] = ()
+    origin: ImageOrigin | None = None
 
     @classmethod
     def empty(cls) -> Image:

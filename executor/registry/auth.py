@@ -16,7 +16,7 @@ from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from .credentials import Credentials, CredentialSource
-from .errors import AuthenticationError
+from .errors import CREDENTIALS_WHERE, AuthenticationError
 
 PULL = "pull"
 PUSH = "push"
@@ -229,7 +229,8 @@ class AuthFlow:
     @property
     def auth_hint(self) -> str | None:
         """What to tell the user with a 401/403 when we had nothing to offer."""
-        return None if self.credentials() else f"no credentials configured for {self.registry}"
+        return None if self.credentials() else (f"no credentials configured for {self.registry}: "
+                                                f"put them in {CREDENTIALS_WHERE}")
 
     def on_ping(self, status: int, www_authenticate: str | None) -> Challenge | None:
         """Record the answer to ``GET /v2/``: a 401 is the registry saying how to authenticate

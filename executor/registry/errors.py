@@ -98,6 +98,11 @@ class CredentialsError(RegistryError):
     """A docker config.json that cannot be read or holds a malformed entry."""
 
 
+# where a 401/403's one line tells the user to look
+CREDENTIALS_WHERE = ("$DOCKER_CONFIG/config.json (/kaniko/.docker/config.json in the executor's "
+                     "image) or the registry's --credential-helpers helper")
+
+
 class AuthenticationError(RegistryError):
     """The registry refused our credentials (401/403), or we had none to offer."""
 
@@ -175,8 +180,8 @@ def error_from_response(response: requests.Response, action: str, *, registry: s
     common: dict[str, Any] = dict(action=action, url=response.url, method=method, status=status,
                                   diagnostics=diagnostics)
     if status in (401, 403):
-        return AuthenticationError(message, hint=auth_hint or f"check credentials for {registry}",
-                                   **common)
+        return AuthenticationError(message, hint=auth_hint or f"check credentials for {registry} in "
+                                   f"{CREDENTIALS_WHERE}", **common)
     codes = {d.code for d in diagnostics}
     if status == 404 or codes & {"MANIFEST_UNKNOWN", "NAME_UNKNOWN", "BLOB_UNKNOWN"}:
         return not_found(message, **common)

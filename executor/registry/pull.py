@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from executor.errors import BuildError
-from executor.image import Image, Platform, RemoteLayer
+from executor.events import event
+from executor.image import Image, ImageOrigin, Platform, RemoteLayer
 from executor.image.media_types import MAX_CONFIG_SIZE
 
 from .manifest import Manifest
@@ -100,5 +101,6 @@ def _image(name: str, ref: ImageReference, manifest: Manifest, config_bytes: byt
         RemoteLayer(registry=ref.registry, repository=ref.repository, digest=layer.digest,
                     diff_id=diff_id, size=layer.size, media_type=layer.media_type, opener=opener)
         for layer, diff_id, opener in zip(manifest.layers, diff_ids, openers))
-    log.info("base image %s@%s: %d layers", name, manifest.digest, len(layers))
-    return Image(config=config, layers=layers)
+    log.info("base image %s@%s: %d layers", name, manifest.digest, len(layers),
+             extra=event("base.pulled", name=name, digest=manifest.digest, layers=len(layers)))
+    return Image(config=config, layers=layers, origin=ImageOrigin(name, manifest.digest))

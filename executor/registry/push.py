@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
-from executor.events import event
+from executor.events import Progress, ProgressReader, event
 from executor.image import Image, ImageIndex, ManifestBytes, sha256_digest
 
 from .client import RegistryClient
@@ -88,7 +88,9 @@ def push_blobs(blobs: list[Blob], targets: list[ImageReference], clients: PushCl
                          extra=_blob_event(ref, blob, "mounted"))
             else:
                 log.info("%s: uploading blob %s (%d bytes)", ref, short, blob.size)
-                client.upload_blob(ref.repository, blob.digest, blob.size, blob.opener)
+                with Progress("push", f"{ref.context_name} {short}", blob.size) as progress:
+                    client.upload_blob(ref.repository, blob.digest, blob.size,
+                                       _counted(blob.opener, progress))
                 log.debug("%s: uploaded blob %s", ref, short, extra=_blob_event(ref, blob, "uploaded"))
             known[blob.digest] = ref.repository
 
@@ -110,6 +112,8 @@ def push_image(image: Image, serialized: ManifestBytes, destinations: Sequence[s
     one tag, where any of them may win.
     """
     targets = [parse_reference(d) for d in destinations]
+    log.info("pushing %s", ", ".join(destinations),
+             extra=event("push.start", destinations=list(destinations), digest=serialized.digest))
     push_blobs(image_blobs(image, serialized), targets, clients)
     for ref in targets:
         put_tagged_manifest(ref, serialized.manifest, serialized.media_type, clients,
@@ -122,6 +126,8 @@ def push_index(index: ImageIndex, destinations: Sequence[str], clients: PushClie
     only then the index at the destination's tag: a reader of the tag never finds an index naming
     a manifest that is not there yet. Blobs the images share (a base layer) go once."""
     targets = [parse_reference(d) for d in destinations]
+    log.info("pushing %s", ", ".join(destinations),
+             extra=event("push.start", destinations=list(destinations), digest=index.serialized.digest))
     blobs: dict[str, Blob] = {}
     for child in index.images:
         for blob in image_blobs(child.image, child.serialized):
@@ -158,6 +164,14 @@ def put_tagged_manifest(ref: ImageReference, data: bytes, media_type: str, clien
         return
     log.info("pushed %s@%s", ref, digest,
              extra=event("manifest.pushed", destination=str(ref), digest=digest))
+
+
+def _counted(opener: Callable[[], BinaryIO], progress: Progress) -> Callable[[], BinaryIO]:
+    """``opener`` whose streams count into ``progress``; each reopening (a retry) starts over."""
+    def reopen() -> BinaryIO:
+        progress.restart()
+        return ProgressReader(opener(), progress)  # type: ignore[return-value]
+    return reopen
 
 
 def _blob_event(ref: ImageReference, blob: Blob, how: str) -> dict[str, object]:

@@ -14,9 +14,10 @@ then the mount's content is put there (see the ``place`` method of each mount in
   (``cp -r``, pip) would carry stripped modes into the image, so modes stay as they are and a write
   lands in the copy, which is discarded;
 - an inline file (a secret, a heredoc script) is written with its mode and owner;
-- a tmpfs is an empty directory (mode 1777; its size is not enforced).
+- a tmpfs is an empty directory (mode 1777; its size is not enforced);
+- an ssh agent's socket is a new socket the executor listens on, bound at the target.
 
-After the command (failed or interrupted too; SIGTERM, SIGINT and SIGHUP are held while the root is
+After the command (failed or interrupted too; SIGTERM, SIGINT, SIGHUP and SIGQUIT are held while the root is
 changed) everything placed is removed, or moved back, last first, what was there is put back and
 the directories' times are restored: the snapshot sees what a mount would have left.
 
@@ -37,7 +38,7 @@ import signal
 import stat
 import tempfile
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Protocol
@@ -46,7 +47,7 @@ from executor.errors import BuildError
 
 __all__ = ["Placeable", "Placement", "PlacementError", "held_lock", "placed"]
 
-HELD_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+HELD_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT)
 TMPFS_MODE = 0o1777  # a tmpfs mounted without mode=: the kernel's default for its root
 ASIDE_PREFIX = ".lamina-aside-"
 # A directory on the way to a target: opened, never followed if it is a symbolic link.
@@ -151,6 +152,13 @@ class Placement:
             finally:
                 os.close(fd)
 
+    def socket(self, target: str, listen: Callable[[str], None]) -> None:
+        """A Unix socket ``listen`` binds at ``target`` (an ssh agent's proxy), unlinked after."""
+        path = self._slot(target)
+        with _times_kept(path.parent):
+            self._stack.callback(_remove, path)
+            listen(str(path))
+
     def empty_directory(self, target: str) -> None:
         path = self._slot(target)
         with _times_kept(path.parent):
@@ -211,7 +219,7 @@ class Placement:
 
 @contextmanager
 def _signals_held() -> Iterator[None]:
-    """Defer SIGTERM/SIGINT/SIGHUP until the block is done, then raise them (the build's own
+    """Defer SIGTERM/SIGINT/SIGHUP/SIGQUIT until the block is done, then raise them (the build's own
     handlers run), so an interruption never finds the root half placed or half restored."""
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -252,12 +260,16 @@ def _move(source: Path, target: Path) -> None:
         except OSError as error:
             if error.errno != errno.EXDEV:
                 raise
+            # Copied under a temporary name and renamed whole: a kill half-way leaves a stray
+            # partial copy, never a cache that the next build would take for a complete one.
+            partial = target.with_name(f".partial-{os.getpid()}-{target.name}"[:255])
             try:
-                _copy(source, target, {})
+                _copy(source, partial, {})
+                os.rename(partial, target)
             except BaseException:
-                _remove(target)
+                _remove(partial)
                 raise
-            _remove(source)
+            _remove(source)  # only once the whole copy stands in its place
 
 
 def _return(path: Path, source: Path, is_dir: bool) -> None:

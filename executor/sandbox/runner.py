@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -81,7 +82,24 @@ class TmpfsMount:
         placement.empty_directory(self.target)
 
 
-Mount = BindMount | InlineFile | TmpfsMount
+@dataclass(frozen=True)
+class SocketMount:
+    """An ssh-agent socket of the executor's (ssh_forward.py) at ``target`` (RUN --mount=type=ssh):
+    ``source``, one it listens on outside the root, is bind-mounted there; where nothing can be
+    mounted, ``listen`` binds one more at the target itself, removed after the command."""
+
+    target: str
+    source: Path
+    listen: Callable[[str], None] = field(repr=False, compare=False)
+
+    def launch_spec(self) -> dict[str, object]:
+        return {"kind": "bind", "source": str(self.source), "target": self.target, "readonly": False}
+
+    def place(self, placement: Placement) -> None:
+        placement.socket(self.target, self.listen)
+
+
+Mount = BindMount | InlineFile | TmpfsMount | SocketMount
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The rest of BuildKit's Dockerfile: build checks that warn without changing the image, a stage name
-used twice (a DuplicateStageName warning, not an error), ``# check=error=true``, and symbolic
-``--chmod`` (dockerfile 1.14+).
+used twice (a DuplicateStageName warning, not an error), ``# check=error=true``, symbolic
+``--chmod`` (dockerfile 1.14+) and ``RUN --network``.
 
 docker 20.10's built-in BuildKit (v0.8) predates the checks and symbolic modes; where that makes it
 refuse or accept what a newer BuildKit does not, the case records it, and the expectations are
@@ -63,4 +63,20 @@ RUN test "$(stat -c %a /f1 /f2 /f3 /dir /tree/exec /tree/sub /tree/sub/leaf)" = 
         "docker 20.10's built-in BuildKit (v0.8) takes only octal --chmod (\"invalid chmod parameter "
         "go-w\"); symbolic modes came with dockerfile 1.14. The RUN checks BuildKit's own expectations "
         "(tests/commands/test_copy_chmod.py)"),)),
+    # RUN --network (dockerfile 1.3+): none is a namespace of the command's own with only lo, where
+    # nothing outside answers (the registry on the host's loopback); host is the host's network,
+    # loopback included (refused at once on none: no wget timeout needed, and busybox-static's
+    # wget -T crashes). The last RUN checks what BuildKit's runc executor gives.
+    Case("run_network_none_and_host", """FROM {base}
+RUN --network=none tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | sort > /none-interfaces
+RUN --network=none R="{base}"; if wget -q -O /dev/null "http://${R%%/*}/v2/"; then echo reached; \\
+    else echo unreachable; fi > /none-registry
+RUN --network=host R="{base}"; if wget -q -O /dev/null "http://${R%%/*}/v2/"; then echo reached; \\
+    else echo unreachable; fi > /host-registry
+RUN test "$(cat /none-interfaces /none-registry /host-registry)" = "$(printf 'lo\\nunreachable\\nreached')"
+""", buildah=False, disagreements=(Disagreement(
+        "docker", "build", "lamina",
+        "docker 20.10's built-in frontend (dockerfile 1.2) has RUN --network only in its labs channel "
+        "(\"Unknown flag: network\"); dockerfile 1.3 made it stable. The last RUN checks what BuildKit "
+        "gives: lo alone and no route out under none, the host's loopback under host"),)),
 ]

@@ -113,7 +113,8 @@ def test_typed_instruction_types_a_hand_built_instruction() -> None:
     ("--mount=type=cache,target=$T,uid=root", "invalid value for uid"),  # checked though $T waits
     ("--mount=type=tmpfs,target=/t,size=lots", "invalid value for size"),
     ("--mount=type=secret", "secret mount needs an id"),
-    ("--mount=type=ssh", "type=ssh is not supported"),
+    ("--mount=type=ssh,env=SOCK", "env is only valid for secret mounts"),
+    ("--mount=type=ssh,mode=u+rw", "invalid value for mode"),
     ("--mount=target", "target needs a value"),
     ("--network=bridge", "unsupported network mode 'bridge'"),
     ("--security=privileged", "unsupported security mode 'privileged'"),

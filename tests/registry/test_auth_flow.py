@@ -144,7 +144,9 @@ def test_flow_without_auth() -> None:
     flow = AuthFlow("registry.example")
     assert flow.on_ping(200, None) is None
     assert _run(flow.authorize(flow.scopes("a/b")), []) == (None, [])
-    assert flow.auth_hint == "no credentials configured for registry.example"
+    assert flow.auth_hint == ("no credentials configured for registry.example: put them in "
+                              "$DOCKER_CONFIG/config.json (/kaniko/.docker/config.json in the "
+                              "executor's image) or the registry's --credential-helpers helper")
 
 
 def test_flow_basic_sends_credentials_without_a_token_request() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import stat
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -14,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from executor.sandbox.placement import Placement, PlacementError, placed
-from executor.sandbox.runner import BindMount, InlineFile, Mount, TmpfsMount
+from executor.sandbox.runner import BindMount, InlineFile, Mount, SocketMount, TmpfsMount
+from executor.sandbox.ssh_forward import SocketService
 
 OLD = 1_000_000_000_000_000_000  # 2001-09-09 in ns: any change made now shows
 SECRET = b"placed-secret-0d1f6a"
@@ -279,3 +281,24 @@ def test_a_directory_swapped_for_a_symlink_cannot_send_the_restore_elsewhere(lay
     assert sorted(p.name for p in (layout.root / "moved-tmp").iterdir()) == ["cache"]
     assert (layout.root / "moved-tmp/cache/image-file").read_text() == "from the image\n"
     assert (layout.cache / "cached.txt").exists()
+
+
+def test_an_agent_socket_is_bound_at_the_target_and_leaves_nothing(layout: Layout, me: tuple[int, int]) -> None:
+    # A socket cannot be copied or moved: the executor listens on one more, bound at the target.
+    before = state(layout.root)
+    service = SocketService(lambda connection: connection.sendall(b"agent\n"), name="test-agent")
+    source = layout.kaniko / "agent.sock"
+    service.listen(str(source), mode=0o600, uid=me[0], gid=me[1])
+    mount = SocketMount(target="/run/buildkit/ssh_agent.0", source=source,
+                        listen=lambda at: service.listen(at, mode=0o660, uid=me[0], gid=me[1]))
+    try:
+        with place(layout, mount):
+            placed_socket = layout.root / "run/buildkit/ssh_agent.0"
+            st = os.lstat(placed_socket)
+            assert stat.S_ISSOCK(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o660
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+                client.connect(str(placed_socket))
+                assert client.recv(16) == b"agent\n"
+    finally:
+        service.close()
+    assert state(layout.root) == before

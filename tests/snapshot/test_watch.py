@@ -159,3 +159,25 @@ def test_a_directory_under_two_names_is_always_listed(tmp_path: Path) -> None:
         assert snap.take().changed == ["a/file", "b/file"]
     finally:
         subprocess.run(["umount", str(root / "b")], check=True)
+
+
+def test_watches_stop_at_lamina_share_of_the_budget(tmp_path: Path) -> None:
+    # Watches are the node's (root in a container is root of the node): beyond lamina's share a
+    # directory is not watched, so it is never clean and is simply listed every time.
+    limited = DirectoryWatcher(limit=2)
+    if not limited.available:
+        pytest.skip("no inotify here")
+    try:
+        for name in ("a", "b", "c"):
+            (tmp_path / name).mkdir()
+            _watch(limited, tmp_path / name, f"{name}/")
+        assert limited.collect()
+        assert len(limited) == 2 and limited.clean("a/") and limited.clean("b/") and not limited.clean("c/")
+        (tmp_path / "a" / "new").write_text("x")  # a's one-shot watch fires and is gone
+        assert limited.collect() and not limited.clean("a/")
+        _watch(limited, tmp_path / "c", "c/")  # its slot is free again
+        assert limited.collect() and limited.clean("c/")
+    finally:
+        limited.close()
+    with open("/proc/sys/fs/inotify/max_user_watches") as budget:
+        assert DirectoryWatcher()._limit == int(budget.read()) // 4
