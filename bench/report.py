@@ -246,6 +246,8 @@ def render(results: list[Result], *, runs: int, started: datetime.datetime, lami
                  "docker": ", ".join(_with_phases(m) for m in r.docker_measurements)}
         lines.append(f"- `{r.workload.name}` ({r.workload.description}): "
                      + "; ".join(f"{builder} {seconds} s" for builder, seconds in times.items() if seconds))
+        if r.workload.runs is not None:
+            lines.append(f"  - {r.workload.runs} run{'s' if r.workload.runs > 1 else ''} only, for time")
         if r.workload.buildah_left_out and not buildah_skipped:
             lines.append(f"  - buildah left out: {r.workload.buildah_left_out}")
         for builder, ms in (("lamina", r.lamina), ("buildah", r.buildah), ("docker", r.docker_measurements)):

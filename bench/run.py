@@ -88,6 +88,7 @@ def run_workload(workload: Workload, bases: BaseImages, registry: RunningRegistr
     if workload.buildah_left_out:
         builders = [b for b in builders if b != "buildah"]
     with _setting(workload, bases, registry, scratch, extra) as setting:
+        runs = workload.runs or runs
         for number in range(runs):
             shift = number % len(builders)
             for builder in builders[shift:] + builders[:shift]:

@@ -8,11 +8,13 @@ import bz2
 import gzip
 import logging
 import lzma
+import os
 import tarfile
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import BinaryIO, cast
+from urllib.parse import urlsplit
 
 from executor.commands.base import CacheInputs, StepContext
 from executor.commands.copy import CopyCommand
@@ -115,7 +117,7 @@ class AddCommand(CopyCommand):
         """The commit a git source names (asked of the remote once per step)."""
         if word not in self._commits:
             try:
-                self._commits[word] = GitSource.of(url).resolve(_environ(ctx), self._git_checksum)
+                self._commits[word] = GitSource.of(url).resolve(_git_credentials(ctx, url), self._git_checksum)
             except ContextError as error:
                 raise self.error(ctx, f"ADD failed: {error}") from None
         return self._commits[word]
@@ -131,7 +133,8 @@ class AddCommand(CopyCommand):
             commit = self._commit(ctx, word, git)
             log.info("ADD: cloning %s at %s", git.shown(), commit)
             try:
-                tree = GitSource.of(git).checkout(directory, commit, _environ(ctx), self.instruction.keep_git_dir)
+                tree = GitSource.of(git).checkout(directory, commit, _git_credentials(ctx, git),
+                                                  self.instruction.keep_git_dir)
             except ContextError as error:
                 raise self.error(ctx, f"ADD failed: {error}") from None
             self._git_trees.add(tree)
@@ -167,6 +170,23 @@ class AddCommand(CopyCommand):
         return True
 
 
-def _environ(ctx: StepContext) -> Mapping[str, str]:
-    """The executor's environment, where git credentials (GIT_USERNAME, GIT_TOKEN) are found."""
-    return ctx.mounts.environ if ctx.mounts is not None else {}
+# BuildKit's secret names for a git source's token (source/git: the host's own, then any host's)
+GIT_AUTH_TOKEN = "GIT_AUTH_TOKEN"
+_CONTEXT_CREDENTIALS = ("GIT_TOKEN", "GIT_USERNAME", "GIT_PASSWORD")
+
+
+def _git_credentials(ctx: StepContext, url: GitURL) -> Mapping[str, str]:
+    """git's environment for the server an ADD names. The Dockerfile picks that server, so the
+    executor's own GIT_TOKEN/GIT_USERNAME/GIT_PASSWORD (the git build context's) never go to it;
+    only a token the invoker gave for it, as BuildKit: ``--secret id=GIT_AUTH_TOKEN.<host>`` or
+    ``--secret id=GIT_AUTH_TOKEN`` (any host), sent as ``x-access-token:<token>``."""
+    if ctx.mounts is None:
+        return {}
+    env = {key: value for key, value in ctx.mounts.environ.items() if key not in _CONTEXT_CREDENTIALS}
+    host = urlsplit(url.remote).hostname or ""
+    for secret_id in (f"{GIT_AUTH_TOKEN}.{host}", GIT_AUTH_TOKEN):
+        token = ctx.mounts.read_secret(secret_id)
+        if token is not None:
+            env.update(GIT_USERNAME="x-access-token", GIT_PASSWORD=os.fsdecode(token).strip())
+            break
+    return env

@@ -11,8 +11,8 @@ convert_copy.go) and its git source checks out (source/git/source.go).
   whole tree keeps it (BuildKit: KeepGitDir with subdir "."). Files have the modes git records
   (0644/0755), the checkout's mtimes (BuildKit's default ``mtime=checkout``) and root's ownership
   unless ``--chown``. Submodules are checked out too unless ``?submodules=false``.
-- Credentials: ``https://user:token@host/...`` or ``GIT_USERNAME``/``GIT_PASSWORD``/``GIT_TOKEN``
-  in the executor's environment go to git as a header scoped to the host, as for git:// contexts
+- Credentials: ``https://user:token@host/...`` or BuildKit's ``GIT_AUTH_TOKEN[.host]`` secret (see
+  ``executor.commands.add``) go to git as a header scoped to the host, as for git:// contexts
   (executor/contexts/git.py, whose clone this is); an ssh URL uses the ssh of the machine.
 """
 

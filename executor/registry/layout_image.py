@@ -5,6 +5,7 @@ are the layout's blob files, read (and pushed) from there."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -58,8 +59,15 @@ def _entry(index: ManifestIndex, tag: str, digest: str, where: str) -> Descripto
 
 
 def _image(layout: Path, manifest: Manifest, where: str) -> Image:
-    config = json.loads(_blob(layout, manifest.config.digest, MAX_CONFIG_SIZE, where))
-    diff_ids = (config.get("rootfs") or {}).get("diff_ids") or []
+    raw = _blob(layout, manifest.config.digest, MAX_CONFIG_SIZE, where)
+    # as the manifest: the bytes must be the digest's, so the image is the one the manifest names
+    if "sha256:" + hashlib.sha256(raw).hexdigest() != manifest.config.digest:
+        raise BuildError(f"{where}: the config blob {manifest.config.digest} holds other bytes")
+    try:
+        config = json.loads(raw)
+        diff_ids = (config.get("rootfs") or {}).get("diff_ids") or []
+    except (ValueError, AttributeError) as error:
+        raise BuildError(f"{where}: the config {manifest.config.digest} is malformed: {error}") from None
     if len(diff_ids) != len(manifest.layers):
         raise BuildError(f"{where}: its config lists {len(diff_ids)} diff ids for "
                          f"{len(manifest.layers)} layers")

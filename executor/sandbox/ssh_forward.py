@@ -23,6 +23,9 @@ __all__ = ["ConnectionHandler", "SocketService", "relay_to"]
 # Serves one accepted connection until either side closes it.
 ConnectionHandler = Callable[[socket.socket], None]
 ACCEPT_POLL_SECONDS = 0.2  # how soon an accepting thread sees close(); accept() cannot be woken
+# A RUN's ssh clients need a few at once; each is a thread of the executor's holding up to a whole
+# message, so a command opening thousands cannot grow the executor: one more is closed at once.
+MAX_CONNECTIONS = 64
 
 
 class SocketService:
@@ -34,6 +37,7 @@ class SocketService:
         self._closed = threading.Event()
         self._threads: list[threading.Thread] = []
         self._sockets: list[socket.socket] = []
+        self._connections = 0
         self._lock = threading.Lock()
 
     def listen(self, path: str, *, mode: int, uid: int, gid: int) -> None:
@@ -76,7 +80,8 @@ class SocketService:
 
     def _start(self, target: Callable[[socket.socket], None], sock: socket.socket) -> None:
         thread = threading.Thread(target=target, args=(sock,), name=self._name, daemon=True)
-        self._threads.append(thread)
+        with self._lock:
+            self._threads = [*(t for t in self._threads if t.is_alive()), thread]
         thread.start()
 
     def _accept(self, server: socket.socket) -> None:
@@ -89,6 +94,10 @@ class SocketService:
                 return  # closed
             connection.settimeout(None)
             with self._lock:
+                if self._connections >= MAX_CONNECTIONS:
+                    connection.close()
+                    continue
+                self._connections += 1
                 self._sockets.append(connection)
             self._start(self._serve, connection)
 
@@ -98,6 +107,9 @@ class SocketService:
         except OSError:
             pass  # the command (or the agent) went away mid-message: nothing to report
         finally:
+            with self._lock:
+                self._connections -= 1
+                self._sockets.remove(connection)
             connection.close()
 
 

@@ -92,12 +92,18 @@ def test_add_git_with_credentials_in_the_url(tmp_path: Path, registry: RunningRe
     assert leaks and all(f"ADD http://{server.username}:" in line for line in leaks), leaks
 
 
-def test_add_git_with_a_token_from_the_environment(tmp_path: Path, registry: RunningRegistry,
-                                                   busybox_image: str, repo: Repo) -> None:
+def test_add_git_with_buildkits_token_secret(tmp_path: Path, registry: RunningRegistry,
+                                            busybox_image: str, repo: Repo) -> None:
+    """BuildKit's GIT_AUTH_TOKEN.<host> secret authenticates an ADD of a private repository; the
+    executor's GIT_TOKEN (the git context's) is not sent there."""
     server = repo.server
     url = f"http://{server.host}/private/app.git#v1"
-    run, image = build_and_pull(tmp_path, registry, f"FROM {busybox_image}\nADD {url} /src/\n",
-                                env={"GIT_TOKEN": server.token})
+    dockerfile = f"FROM {busybox_image}\nADD {url} /src/\n"
+    denied, _ = build(tmp_path / "env", registry, dockerfile, env={"GIT_TOKEN": server.token})
+    assert denied.returncode != 0 and "authentication failed" in denied.stderr, denied.stderr
+    host = server.host.partition(":")[0]
+    run, image = build_and_pull(tmp_path, registry, dockerfile, "--secret", f"id=GIT_AUTH_TOKEN.{host},env=TOKEN",
+                                env={"TOKEN": server.token})
     assert image.tree()["/src/hello.txt"].content == b"one\n"
     assert server.token not in run.stderr + run.stdout
 

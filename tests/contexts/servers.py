@@ -86,7 +86,7 @@ class GitServer:
     root: Path
     username: str
     password: str
-    token: str  # also accepted, as a user name with an empty password (how GitHub takes tokens)
+    token: str  # also accepted as a user name with an empty password, or as x-access-token's password (GitHub)
     seen_authorization: list[str]  # Authorization headers received, to prove how creds travel
 
     def context(self, repo: str, fragment: str = "") -> str:
@@ -156,7 +156,7 @@ def serve_git(root: Path, username: str = "ci", password: str = "s3cret-pass",
               token: str = "t0ken-value", tls: tuple[Path, Path] | None = None) -> Iterator[GitServer]:
     """git http-backend for the repositories under ``root``; over https with ``tls`` (cert, key)."""
     seen: list[str] = []
-    accepted = {_basic(username, password), _basic(token, "")}
+    accepted = {_basic(username, password), _basic(token, ""), _basic("x-access-token", token)}
     server = make_server("127.0.0.1", 0, _git_backend(root, accepted, seen),
                          server_class=_ThreadingWSGIServer, handler_class=_QuietWSGI)
     if tls is not None:
