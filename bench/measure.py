@@ -3,8 +3,10 @@
 Peak memory is the largest sum of VmRSS over the tree (the command and every descendant), sampled
 from /proc every few milliseconds. Not ``getrusage(RUSAGE_CHILDREN).ru_maxrss``: that is the peak of
 the single largest process, which hides the registry push of buildah or lamina's helper processes.
-The sampled figure can miss a peak shorter than the interval, so the larger of it and the kernel's
-per-process maximum (``wait4``) is reported. Not cgroup ``memory.peak`` either: it counts the page
+The sampled figure can miss a peak shorter than the interval, so the larger of it and the largest
+per-process high-water mark seen (``VmHWM``, which exec resets) is reported. Not ``wait4``'s
+``ru_maxrss``: exec keeps the old memory's high-water mark, and a child made by vfork (as
+subprocess does) starts from the bench's own, so every build would weigh at least the bench. Not cgroup ``memory.peak`` either: it counts the page
 cache of every file a build writes, which measures the workload, not the builder.
 
 A client whose work happens in a daemon (the docker CLI asking dockerd, which runs containerd,
@@ -24,7 +26,6 @@ from pathlib import Path
 
 __all__ = ["Measurement", "in_sequence", "measure", "tree_rss"]
 
-PAGE = os.sysconf("SC_PAGE_SIZE")
 SAMPLE_SECONDS = 0.01
 
 
@@ -54,8 +55,13 @@ def _children() -> dict[int, list[int]]:
 def tree_rss(pid: int, *more: int) -> int:
     """Bytes of resident memory of ``pid`` (and of each of ``more``) and all their descendants right
     now, from one look at /proc; a process is counted once even if two of the trees hold it."""
+    return _tree_memory(pid, *more)[0]
+
+
+def _tree_memory(pid: int, *more: int) -> tuple[int, int]:
+    """(the tree's resident bytes now, the largest high-water mark of one process in it)."""
     tree = _children()
-    total, todo, seen = 0, [pid, *more], set()
+    total, high, todo, seen = 0, 0, [pid, *more], set()
     while todo:
         current = todo.pop()
         if current in seen:
@@ -63,11 +69,16 @@ def tree_rss(pid: int, *more: int) -> int:
         seen.add(current)
         todo.extend(tree.get(current, ()))
         try:
-            with open(f"/proc/{current}/statm", "rb") as f:
-                total += int(f.read().split()[1]) * PAGE
-        except (OSError, IndexError, ValueError):
+            with open(f"/proc/{current}/status", "rb") as f:
+                status = f.read()
+        except OSError:
             continue
-    return total
+        for line in status.splitlines():
+            if line.startswith(b"VmRSS:"):
+                total += int(line.split()[1]) * 1024
+            elif line.startswith(b"VmHWM:"):
+                high = max(high, int(line.split()[1]) * 1024)
+    return total, high
 
 
 def measure(args: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None,
@@ -85,19 +96,20 @@ def measure(args: list[str], *, env: dict[str, str] | None = None, cwd: Path | N
         def sample() -> None:
             nonlocal peak
             while not done.is_set():
-                peak = max(peak, tree_rss(proc.pid, *also))
+                now, high = _tree_memory(proc.pid, *also)
+                peak = max(peak, now, high)
                 done.wait(SAMPLE_SECONDS)
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
-        _, status, usage = os.wait4(proc.pid, 0)
+        _, status, _ = os.wait4(proc.pid, 0)
         seconds = time.monotonic() - started
         done.set()
         sampler.join()
         proc.returncode = os.waitstatus_to_exitcode(status)
         stderr_file.seek(0)
         stderr = stderr_file.read()
-    return Measurement(seconds=seconds, peak_rss=max(peak, usage.ru_maxrss * 1024),
+    return Measurement(seconds=seconds, peak_rss=peak,
                        returncode=proc.returncode, stderr=stderr)
 
 

@@ -35,3 +35,14 @@ def test_measure_counts_the_whole_process_tree() -> None:
     assert m.returncode == 0
     assert m.peak_rss > 64 << 20
     assert m.seconds >= 0.5
+
+
+def test_measure_does_not_count_the_measuring_process() -> None:
+    # A subprocess starts from this process's memory (vfork, then exec keeps the old high-water
+    # mark in ru_maxrss): a tiny command must not weigh what the bench holds.
+    ballast = bytearray(200 << 20)
+    ballast[::4096] = b"x" * len(ballast[::4096])
+    m = measure(["sleep", "0.2"])
+    assert m.returncode == 0
+    assert m.peak_rss < 50 << 20, m.peak_rss
+    del ballast
